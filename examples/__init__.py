@@ -1,0 +1,1 @@
+"""Example simulations for pypet_sm."""

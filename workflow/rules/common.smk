@@ -1,0 +1,30 @@
+# Planning at parse time: the ordered runs, their point keys and the jobs. The plan is cached
+# in a file named by its digest, which the run jobs and the merge read.
+import sys
+
+import pypet_sm.environment
+import pypet_sm.plan
+from pypet_sm.errors import PypetSmError
+from snakemake.exceptions import WorkflowError
+
+try:
+    PLAN = pypet_sm.plan.from_config(config)
+    PLAN_FILE = str(pypet_sm.plan.save(PLAN))
+except PypetSmError as error:
+    raise WorkflowError(str(error)) from None
+
+SETTINGS = PLAN.settings
+STATE = str(SETTINGS.trajectory_state)
+LOGS = str(SETTINGS.log_dir)
+TRAJECTORY_FILE = SETTINGS.filename
+JOBS = [f"{job:06d}" for job in range(PLAN.n_jobs)]
+# the interpreter running Snakemake also runs the jobs, so no other environment is needed
+PYTHON = sys.executable
+
+
+wildcard_constraints:
+    job=r"\d{6}",
+
+
+onstart:
+    pypet_sm.environment.start(SETTINGS)
