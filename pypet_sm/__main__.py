@@ -15,9 +15,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pypet_sm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_job = commands.add_parser("run-job", help="compute the runs of one job of a plan")
-    run_job.add_argument("--plan", required=True, help="plan file written at planning time")
-    run_job.add_argument("--job", required=True, type=int, help="job index")
-    run_job.add_argument("--manifest", help="manifest path (the rule's output)")
+    run_job.add_argument("--plan", required=True, help="the job's plan file")
+    run_job.add_argument("--manifest", required=True, help="manifest path (the rule's output)")
     merge = commands.add_parser("merge", help="merge all fragments into the trajectory file")
     merge.add_argument("--plan", required=True)
     merge.add_argument("--output", required=True, help="trajectory HDF5 file")
@@ -32,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "run-job":
             from .run import run_job
 
-            run_job(plan, arguments.job, arguments.manifest)
+            run_job(plan, arguments.manifest)
         else:
             from .merge import merge
 

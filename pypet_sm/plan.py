@@ -6,6 +6,8 @@ run jobs and the merge read that file instead of planning again.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import math
 import pickle
@@ -41,16 +43,30 @@ class ParameterSpec:
 
 @dataclass
 class Plan:
+    """The runs of a trajectory, or (in a job's plan file) the slice of them one job computes.
+
+    Run indices are global: a job's plan holds runs `first_run ... first_run + len - 1`, and
+    its explored ranges and keys only for those runs.
+    """
+
     settings: Settings
     parameters: list[ParameterSpec]
     config_items: list[ParameterSpec]
     explored_names: list[str]  # in exploration order, without `parameters.`
     keys: list[str]  # one point key per run, in run order
     runs_per_job: int
+    first_run: int = 0
     digest: str = ""
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    @property
+    def runs(self) -> range:
+        return range(self.first_run, self.first_run + len(self.keys))
+
+    def key(self, idx: int) -> str:
+        return self.keys[idx - self.first_run]
 
     @property
     def n_jobs(self) -> int:
@@ -62,31 +78,63 @@ class Plan:
             raise IndexError(f"job {job} does not exist; the plan has {self.n_jobs} jobs")
         return range(start, min(start + self.runs_per_job, len(self.keys)))
 
-    def job_digest(self, job: int) -> str:
-        """Changes whenever any point of the job changes, so Snakemake reruns the job."""
-        runs = self.job_runs(job)
-        return hashlib.sha1("".join(self.keys[runs.start : runs.stop]).encode()).hexdigest()
-
     def explored_columns(self) -> dict[str, list[Any]]:
-        """Explored parameter name -> its values, one per run, in exploration order."""
+        """Explored parameter name -> its values, one per run of this plan."""
         by_name = {p.name: p.explored for p in self.parameters}
         return {name: by_name[name] for name in self.explored_names}
 
     def run_values(self, idx: int) -> dict[str, Any]:
         """The explored values of run `idx`."""
-        return {name: column[idx] for name, column in self.explored_columns().items()}
+        offset = idx - self.first_run
+        return {name: column[offset] for name, column in self.explored_columns().items()}
+
+    def job_plan(self, job: int) -> Plan:
+        """The plan of one job: everything it needs, only its runs."""
+        runs = self.job_runs(job)
+        window = slice(runs.start, runs.stop)
+        parameters = [
+            dataclasses.replace(p, explored=p.explored[window] if p.explored else None)
+            for p in self.parameters
+        ]
+        return Plan(
+            self.settings,
+            parameters,
+            self.config_items,
+            self.explored_names,
+            self.keys[window],
+            len(runs),
+            first_run=runs.start,
+            digest=self.job_digest(job),
+        )
+
+    def job_digest(self, job: int) -> str:
+        """Changes whenever anything the job computes with changes, so Snakemake reruns it."""
+        runs = self.job_runs(job)
+        hasher = hashlib.sha1(self._static_digest.encode() + b"%d\0" % runs.start)
+        hasher.update("".join(self.keys[runs.start : runs.stop]).encode())
+        return hasher.hexdigest()
+
+    @functools.cached_property
+    def _static_digest(self) -> str:
+        """Everything but the explored values (which the point keys stand for)."""
+        static = (
+            self.settings,
+            [dataclasses.replace(p, explored=None) for p in self.parameters],
+            self.config_items,
+            self.explored_names,
+        )
+        return hashlib.sha1(pickle.dumps(static, protocol=5)).hexdigest()
+
+    def job_plan_path(self, job: int) -> Path:
+        return self.settings.trajectory_state / "plans" / f"job-{self.job_digest(job)[:20]}.pkl"
 
     @property
     def path(self) -> Path:
-        return plan_path(self.settings, self.digest)
+        return self.settings.trajectory_state / "plans" / f"plan-{self.digest[:20]}.pkl"
 
 
 def run_name(idx: int) -> str:
     return f"run_{idx:08d}"
-
-
-def plan_path(settings: Settings, digest: str) -> Path:
-    return settings.trajectory_state / "plans" / f"plan-{digest[:16]}.pkl"
 
 
 def point_keys(name: str, parameters: list[ParameterSpec], explored_names: list[str]) -> list[str]:
@@ -155,7 +203,9 @@ def from_trajectory(settings: Settings, traj: Trajectory) -> Plan:
         keys=keys,
         runs_per_job=choose_runs_per_job(len(keys), settings.runs_per_job),
     )
-    plan.digest = hashlib.sha1(pickle.dumps(plan, protocol=5)).hexdigest()
+    hasher = hashlib.sha1(plan._static_digest.encode())
+    hasher.update("".join(keys).encode())
+    plan.digest = hasher.hexdigest()
     return plan
 
 
@@ -165,10 +215,18 @@ def from_config(config: dict[str, Any]) -> Plan:
 
 
 def save(plan: Plan) -> Path:
-    """Write the plan file unless a plan with the same digest is there already."""
+    """Write the plan file and one file per job, each only unless it exists already.
+
+    Files are named by digest, so an existing file is the right one; a job's file changes
+    exactly when something the job computes with changes.
+    """
     path = plan.path
     if not path.exists():
         atomic.write_bytes(path, pickle.dumps(plan, protocol=5))
+    for job in range(plan.n_jobs):
+        job_path = plan.job_plan_path(job)
+        if not job_path.exists():
+            atomic.write_bytes(job_path, pickle.dumps(plan.job_plan(job), protocol=5))
     return path
 
 

@@ -173,9 +173,13 @@ class SingleRun(Group):
         ]
 
 
-def _prepare_tmp(plan: Plan, job: int) -> Path:
-    """The job's own temp directory, cleared of temps a killed earlier attempt left behind."""
-    tmp_dir = plan.settings.trajectory_state / "tmp" / f"job_{job:06d}"
+def _prepare_tmp(plan: Plan) -> Path:
+    """The job's own temp directory, cleared of temps a killed earlier attempt left behind.
+
+    Named by the job's first run: Snakemake never runs two jobs of one plan that start at the
+    same run, and the lock keeps two invocations out of one project.
+    """
+    tmp_dir = plan.settings.trajectory_state / "tmp" / f"job_{plan.first_run:08d}"
     if tmp_dir.exists():
         stale = sum(1 for _ in tmp_dir.iterdir())
         if stale:
@@ -185,24 +189,21 @@ def _prepare_tmp(plan: Plan, job: int) -> Path:
     return tmp_dir
 
 
-def manifest_path(plan: Plan, job: int) -> Path:
-    return plan.settings.trajectory_state / "manifests" / f"job_{job:06d}.json"
-
-
-def run_job(plan: Plan, job: int, manifest: Path | None = None) -> dict[str, int]:
-    """Compute the runs of `job` that have no completed fragment; write the job's manifest."""
-    runs = plan.job_runs(job)
+def run_job(plan: Plan, manifest: Path) -> dict[str, int]:
+    """Compute the runs of a job's plan that have no completed fragment; write the manifest."""
+    runs = plan.runs
+    label = f"runs {runs.start}-{runs.stop - 1}"
     settings = plan.settings
     directory = fragment.fragment_dir(settings.trajectory_state)
-    paths = {idx: fragment.fragment_path(directory, plan.keys[idx]) for idx in runs}
-    todo = [idx for idx in runs if not fragment.is_completed(paths[idx], plan.keys[idx])]
+    paths = {idx: fragment.fragment_path(directory, plan.key(idx)) for idx in runs}
+    todo = [idx for idx in runs if not fragment.is_completed(paths[idx], plan.key(idx))]
     counts = {"runs": len(runs), "skipped": len(runs) - len(todo), "completed": 0, "failed": 0}
-    logger.info(
-        "job %d: runs %d-%d, %d already done", job, runs.start, runs.stop - 1, counts["skipped"]
-    )
+    logger.info("job of %s: %d already done", label, counts["skipped"])
     failed: list[str] = []
+    job_started = time.perf_counter()
+    in_function = 0.0
     if todo:
-        tmp_dir = _prepare_tmp(plan, job)
+        tmp_dir = _prepare_tmp(plan)
         for shard in {paths[idx].parent for idx in todo}:
             shard.mkdir(parents=True, exist_ok=True)
         function = import_object(settings.job, "job")
@@ -211,14 +212,17 @@ def run_job(plan: Plan, job: int, manifest: Path | None = None) -> dict[str, int
         host, pid = socket.gethostname(), os.getpid()
         columns = plan.explored_columns()
         for idx in todo:
-            run_values = {name: column[idx] for name, column in columns.items()}
+            offset = idx - plan.first_run
+            run_values = {name: column[offset] for name, column in columns.items()}
             traj.start_run(idx, run_values)
             start = time.time()
+            called = time.perf_counter()
             error = None
             try:
                 function(traj, *settings.args, **settings.kwargs)
             except Exception:
                 error = traceback.format_exc()
+            in_function += time.perf_counter() - called
             finish = time.time()
             body = {
                 "idx": idx,
@@ -234,36 +238,37 @@ def run_job(plan: Plan, job: int, manifest: Path | None = None) -> dict[str, int
             }
             status = fragment.COMPLETED if error is None else fragment.FAILED
             try:
-                fragment.write(paths[idx], plan.keys[idx], status, env.name, body, tmp_dir)
+                fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
             except (pickle.PicklingError, TypeError, AttributeError) as write_error:
                 error = f"results of {traj.v_crun} cannot be pickled: {write_error}"
                 status = fragment.FAILED
                 body.update(results=[], derived_parameters=[], traceback=error)
-                fragment.write(paths[idx], plan.keys[idx], status, env.name, body, tmp_dir)
+                fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
             if error is None:
                 counts["completed"] += 1
             else:
                 counts["failed"] += 1
                 failed.append(traj.v_crun)
                 logger.error(
-                    "%s (idx %d, point %s) failed:\n%s", traj.v_crun, idx, plan.keys[idx], error
+                    "%s (idx %d, point %s) failed:\n%s", traj.v_crun, idx, plan.key(idx), error
                 )
         shutil.rmtree(tmp_dir, ignore_errors=True)
     if failed:
         shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
         raise RunFailures(
-            f"job {job}: {len(failed)} of {len(runs)} runs failed ({shown}); tracebacks are in "
+            f"job of {label}: {len(failed)} of {len(runs)} runs failed ({shown}); tracebacks are in "
             f"{settings.log_dir}/warnings_and_errors.txt; finished runs are kept and a rerun "
             "computes only the failed ones"
         )
     record = {
-        "job": job,
         "first_run": runs.start,
         "last_run": runs.stop - 1,
         "plan": plan.digest,
-        "keys_digest": plan.job_digest(job),
         **counts,
+        # measured in this process, so benchmarks can tell framework time from user time
+        "seconds_total": time.perf_counter() - job_started,
+        "seconds_in_function": in_function,
     }
-    atomic.write_text(manifest or manifest_path(plan, job), json.dumps(record))
-    logger.info("job %d done: %s", job, counts)
+    atomic.write_text(manifest, json.dumps(record))
+    logger.info("job of %s done: %s", label, counts)
     return counts

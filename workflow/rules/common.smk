@@ -1,6 +1,8 @@
 # Planning at parse time: the ordered runs, their point keys and the jobs. The plan is cached
 # in a file named by its digest, which the run jobs and the merge read.
+import os
 import sys
+from pathlib import Path
 
 import pypet_sm.environment
 import pypet_sm.plan
@@ -9,7 +11,7 @@ from snakemake.exceptions import WorkflowError
 
 try:
     PLAN = pypet_sm.plan.from_config(config)
-    PLAN_FILE = str(pypet_sm.plan.save(PLAN))
+    pypet_sm.plan.save(PLAN)
 except PypetSmError as error:
     raise WorkflowError(str(error)) from None
 
@@ -18,8 +20,14 @@ STATE = str(SETTINGS.trajectory_state)
 LOGS = str(SETTINGS.log_dir)
 TRAJECTORY_FILE = SETTINGS.filename
 JOBS = [f"{job:06d}" for job in range(PLAN.n_jobs)]
-# the interpreter running Snakemake also runs the jobs, so no other environment is needed
-PYTHON = sys.executable
+PACKAGE_ROOT = str(Path(pypet_sm.__file__).parent.parent)
+# Jobs call `python`: the interpreter running Snakemake comes first on PATH, so a venv works
+# without activating it; with --sdm conda the job's environment is put before it.
+envvars:
+    "PATH",
+
+
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 
 
 wildcard_constraints:

@@ -12,8 +12,12 @@ rule merge:
     output:
         TRAJECTORY_FILE,
     params:
-        plan=PLAN.digest,
+        plan=PLAN.path,
+        package=PACKAGE_ROOT,
     log:
         f"{LOGS}/merge.log",
+    conda:
+        "../envs/pypet_sm.yaml"
     shell:
-        "'{PYTHON}' -m pypet_sm merge --plan '{PLAN_FILE}' --output {output} > {log} 2>&1"
+        "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
+        "python -m pypet_sm merge --plan {params.plan:q} --output {output:q} > {log:q} 2>&1"

@@ -1,16 +1,19 @@
 # One job per `runs_per_job` consecutive runs. Its output is a small manifest; the run
-# fragments are not declared outputs, so a failed job never deletes finished runs. `points`
-# changes whenever any point of the job changes, which makes Snakemake rerun the job; the
-# plan file is read from a global, not params, so editing other points does not rerun it.
+# fragments are not declared outputs, so a failed job never deletes finished runs. The job's
+# plan file is named by a digest of everything the job computes with, so Snakemake reruns
+# exactly the jobs whose points changed (their finished runs are still skipped).
 
 
 rule run_job:
     output:
         f"{STATE}/manifests/job_{{job}}.json",
     params:
-        points=lambda wildcards: PLAN.job_digest(int(wildcards.job)),
+        plan=lambda wildcards: PLAN.job_plan_path(int(wildcards.job)),
+        package=PACKAGE_ROOT,
     log:
         f"{LOGS}/jobs/job_{{job}}.log",
+    conda:
+        "../envs/pypet_sm.yaml"
     shell:
-        "'{PYTHON}' -m pypet_sm run-job --plan '{PLAN_FILE}' --job {wildcards.job}"
-        " --manifest {output} > {log} 2>&1"
+        "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
+        "python -m pypet_sm run-job --plan {params.plan:q} --manifest {output:q} > {log:q} 2>&1"

@@ -1,0 +1,286 @@
+"""Loading a trajectory file for analysis — ours or one written by pypet.
+
+    traj = pypet_sm.load_trajectory("hdf5/neuron_sweep.hdf5")
+    traj.par.neuron.I                      # default value; explored range: traj.f_get('I').explored
+    traj.results.runs.run_00000003.neuron.rate
+    traj.f_get_from_runs("rate")           # {run name: value}, in run order
+    for name in traj.f_iter_runs(): traj.par.neuron.I, traj.crun.neuron.rate
+    traj.runs_table()                      # runs x (explored parameters, scalar results)
+
+Parameters and config are read at once (they are small); the results and derived parameters
+of single runs are read when first touched, so opening a file of a million runs is cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tables
+
+from .errors import PypetSmError
+from .naming import Group, Leaf, NamingError
+from .storage import load_leaf
+
+RUN_BRANCHES = ("results", "derived_parameters")
+
+
+class LoadError(PypetSmError):
+    """A file that is not a readable trajectory file, or a name it does not contain."""
+
+
+def _is_leaf(node: tables.Node) -> bool:
+    return isinstance(node, tables.Group) and bool(getattr(node._v_attrs, "SRVC_LEAF", False))
+
+
+def _make_leaf(node: tables.Group, full_name: str) -> Leaf:
+    loaded = load_leaf(node)
+    return Leaf(full_name, loaded.values, loaded.comment, loaded.class_name, loaded.explored)
+
+
+def _children_of(h5_group: tables.Group, full_name: str) -> dict[str, Group | Leaf]:
+    """Build the children of a stored group; run groups (possibly bucketed) stay lazy."""
+    children: dict[str, Group | Leaf] = {}
+    for name, node in h5_group._v_children.items():
+        if not isinstance(node, tables.Group):
+            continue
+        child_name = f"{full_name}.{name}" if full_name else name
+        if _is_leaf(node):
+            children[name] = _make_leaf(node, child_name)
+        elif name.startswith("run_set_"):  # pypet's buckets of 1,000 runs: look through them
+            for run, run_node in node._v_children.items():
+                children[run] = _lazy(run_node, f"{full_name}.{run}")
+        elif name.startswith("run_") or name == "runs":
+            children[name] = _lazy(node, child_name)
+        else:
+            children[name] = Group(child_name, loader=_loader(node))
+            children[name]._children  # small groups are read at once, so short names work
+    return children
+
+
+def _loader(h5_group: tables.Group):
+    return lambda group: _children_of(h5_group, group.v_full_name)
+
+
+def _lazy(h5_group: tables.Group, full_name: str) -> Group:
+    return Group(full_name, loader=_loader(h5_group))
+
+
+class LoadedTrajectory(Group):
+    """A trajectory read from a file; close it (or use `with`) when done."""
+
+    def __init__(self, h5: tables.File, name: str) -> None:
+        root = h5.get_node(f"/{name}")
+        super().__init__("", loader=None)
+        object.__setattr__(self, "_h5", h5)
+        object.__setattr__(self, "_root_node", root)
+        object.__setattr__(self, "v_name", name)
+        object.__setattr__(self, "v_comment", getattr(root._v_attrs, "SRVC_INIT_COMMENT", ""))
+        object.__setattr__(self, "v_idx", -1)
+        object.__setattr__(self, "v_crun", None)
+        self._children.update(_children_of(root, ""))
+        self._children.pop("overview", None)
+        runs = self._read_runs()
+        object.__setattr__(self, "_runs", runs)
+        explored = [
+            leaf for leaf in self.f_iter_leaves_of("parameters") if leaf.explored is not None
+        ]
+        object.__setattr__(self, "_explored", explored)
+        object.__setattr__(self, "_defaults", {id(leaf): leaf.values["data"] for leaf in explored})
+        if runs is not None:
+            run_names = [name.decode() for name in runs["name"]]
+        else:
+            run_names = [f"run_{idx:08d}" for idx in range(len(self))]
+        object.__setattr__(self, "_run_names", run_names)
+
+    def _read_runs(self) -> np.ndarray | None:
+        try:
+            return self._h5.get_node(self._root_node, "overview/runs").read()
+        except tables.NoSuchNodeError:
+            return None
+
+    def f_iter_leaves_of(self, branch: str) -> Iterator[Leaf]:
+        if branch in self._children:
+            yield from self._children[branch].f_iter_leaves()
+
+    # runs -------------------------------------------------------------------
+    def __len__(self) -> int:
+        if self._runs is not None:
+            return len(self._runs)
+        return len(self._explored[0].explored) if self._explored else 1
+
+    def f_get_run_names(self) -> list[str]:
+        """Run names in run order."""
+        return self._run_names
+
+    def f_get_explored_parameters(self) -> dict[str, Leaf]:
+        return {leaf.v_full_name: leaf for leaf in self._explored}
+
+    def f_get_run_information(self, name_or_idx: int | str) -> dict[str, Any]:
+        """pypet's run information: idx, name, timestamps, runtime, completed."""
+        if self._runs is None:
+            raise LoadError(f"{self.v_name} has no overview/runs table")
+        idx = self._index(name_or_idx)
+        row = self._runs[idx]
+        return {
+            column: (row[column].decode() if isinstance(row[column], bytes) else row[column].item())
+            for column in self._runs.dtype.names
+        }
+
+    def _index(self, name_or_idx: int | str) -> int:
+        if isinstance(name_or_idx, str):
+            try:
+                return self.f_get_run_names().index(name_or_idx)
+            except ValueError:
+                raise LoadError(f"{self.v_name} has no run {name_or_idx!r}") from None
+        if not 0 <= name_or_idx < len(self):
+            raise LoadError(f"run index {name_or_idx} out of range 0..{len(self) - 1}")
+        return int(name_or_idx)
+
+    def f_set_crun(self, name_or_idx: int | str | None) -> None:
+        """Make `traj.crun` and the explored parameters refer to one run (None: defaults)."""
+        if name_or_idx is None:
+            object.__setattr__(self, "v_idx", -1)
+            object.__setattr__(self, "v_crun", None)
+            for leaf in self._explored:
+                leaf.values["data"] = self._defaults[id(leaf)]
+            return
+        idx = self._index(name_or_idx)
+        object.__setattr__(self, "v_idx", idx)
+        object.__setattr__(self, "v_crun", self.f_get_run_names()[idx])
+        for leaf in self._explored:
+            leaf.values["data"] = leaf.explored[idx]
+
+    def f_restore_default(self) -> None:
+        self.f_set_crun(None)
+
+    def f_iter_runs(self) -> Iterator[str]:
+        """Yield run names with the trajectory set to each run in turn, then restore it."""
+        try:
+            for name in self.f_get_run_names():
+                self.f_set_crun(name)
+                yield name
+        finally:
+            self.f_set_crun(None)
+
+    @property
+    def crun(self) -> Group:
+        """The results group of the current run (`f_set_crun` / `f_iter_runs`)."""
+        if self.v_crun is None:
+            raise NamingError("no current run: use traj.f_set_crun(idx) or traj.f_iter_runs()")
+        return self.f_get(f"results.runs.{self.v_crun}")
+
+    def _run_group(self, branch: str, run: str) -> Group | None:
+        try:
+            runs = self._children[branch]._children["runs"]
+            return runs._children.get(run)
+        except (KeyError, AttributeError):
+            return None
+
+    def _item_path(self, name: str) -> tuple[str, str]:
+        """(branch, path below a run group) of the run item `name` (full or short)."""
+        for branch in RUN_BRANCHES:
+            prefix = f"{branch}.runs."
+            if name.startswith(prefix):
+                return branch, name[len(prefix) :].partition(".")[2]
+        for run in self.f_get_run_names():
+            for branch in RUN_BRANCHES:
+                group = self._run_group(branch, run)
+                if group is None:
+                    continue
+                try:
+                    node = group.f_get(name)
+                except NamingError:
+                    continue
+                return branch, node.v_full_name[len(group.v_full_name) + 1 :]
+            # the first run that has any results decides; later runs may miss the item
+            if self._run_group("results", run) is not None:
+                break
+        raise LoadError(f"no run of {self.v_name} has a result or derived parameter {name!r}")
+
+    def f_get_from_runs(
+        self, name: str, fast_access: bool = True, use_indices: bool = False
+    ) -> dict[Any, Any]:
+        """Run name (or index) -> the item `name` of that run, in run order; runs without it
+        are left out, as in pypet."""
+        branch, path = self._item_path(name)
+        found: dict[Any, Any] = {}
+        for idx, run in enumerate(self.f_get_run_names()):
+            group = self._run_group(branch, run)
+            if group is None:
+                continue
+            try:
+                found[idx if use_indices else run] = group.f_get(path, fast_access=fast_access)
+            except NamingError:
+                continue
+        return found
+
+    def runs_table(self, results: list[str] | None = None):
+        """One row per run: idx, name, explored parameters, scalar results.
+
+        A pandas DataFrame when pandas is installed, else a numpy structured array. Without
+        `results`, every result holding a single scalar in the first completed run is a column.
+        """
+        names = self.f_get_run_names()
+        columns: dict[str, Any] = {"idx": np.arange(len(names)), "name": np.array(names)}
+        for leaf in self._explored:
+            columns[leaf.v_full_name.partition(".")[2]] = leaf.explored
+        for result in results if results is not None else self._scalar_results():
+            by_run = self.f_get_from_runs(result, use_indices=True)
+            column = [by_run.get(i) for i in range(len(names))]
+            columns[result] = column
+        try:
+            import pandas
+        except ImportError:
+            arrays = [np.asarray(values) for values in columns.values()]
+            return np.rec.fromarrays(arrays, names=list(columns))
+        return pandas.DataFrame(columns)
+
+    def _scalar_results(self) -> list[str]:
+        for run in self.f_get_run_names():
+            group = self._run_group("results", run)
+            if group is None:
+                continue
+            prefix = len(group.v_full_name) + 1
+            return [
+                leaf.v_full_name[prefix:]
+                for leaf in group.f_iter_leaves()
+                if leaf.main_key is not None
+                and isinstance(leaf.fast(), (bool, int, float, complex, str, np.generic))
+            ]
+        return []
+
+    # file -------------------------------------------------------------------
+    def f_close(self) -> None:
+        self._h5.close()
+
+    def __enter__(self) -> LoadedTrajectory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.f_close()
+
+
+def load_trajectory(path: str | Path, name: str | None = None) -> LoadedTrajectory:
+    """Open the trajectory `name` (default: the only one) of the HDF5 file at `path`."""
+    path = Path(path)
+    if not path.is_file():
+        raise LoadError(f"trajectory file {path} does not exist")
+    try:
+        h5 = tables.open_file(str(path), mode="r")
+    except (OSError, tables.HDF5ExtError) as error:
+        raise LoadError(f"{path} is not a readable HDF5 file: {error}") from None
+    try:
+        names = [g._v_name for g in h5.root._f_iter_nodes("Group")]
+        if name is None:
+            if len(names) != 1:
+                raise LoadError(f"{path} holds trajectories {names}; pass name=...")
+            name = names[0]
+        elif name not in names:
+            raise LoadError(f"{path} has no trajectory {name!r}; it holds {names}")
+        return LoadedTrajectory(h5, name)
+    except BaseException:
+        h5.close()
+        raise
