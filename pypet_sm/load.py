@@ -55,8 +55,10 @@ def _children_of(h5_group: tables.Group, full_name: str) -> dict[str, Group | Le
         elif name.startswith("run_") or name == "runs":
             children[name] = _lazy(node, child_name)
         else:
-            children[name] = Group(child_name, loader=_loader(node))
-            children[name]._children  # small groups are read at once, so short names work
+            # groups outside single runs are small: read them at once, so short names work
+            group = Group(child_name)
+            group._children.update(_children_of(node, child_name))
+            children[name] = group
     return children
 
 

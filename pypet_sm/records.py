@@ -45,6 +45,7 @@ class RunRecord:
     completed: bool
     results: list[Item] = field(default_factory=list)
     derived_parameters: list[Item] = field(default_factory=list)
+    environment_hexsha: str | None = None  # environment that ran it; None: the last environment
 
 
 @dataclass

@@ -256,9 +256,9 @@ def run_job(plan: Plan, manifest: Path) -> dict[str, int]:
     if failed:
         shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
         raise RunFailures(
-            f"job of {label}: {len(failed)} of {len(runs)} runs failed ({shown}); tracebacks are in "
-            f"{settings.log_dir}/warnings_and_errors.txt; finished runs are kept and a rerun "
-            "computes only the failed ones"
+            f"job of {label}: {len(failed)} of {len(runs)} runs failed ({shown}); tracebacks "
+            f"are in {settings.log_dir}/warnings_and_errors.txt; finished runs are kept and "
+            "a rerun computes only the failed ones"
         )
     record = {
         "first_run": runs.start,
