@@ -5,7 +5,12 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# `--configfile other.yaml` replaces the shipped example instead of being merged into it
+# (Snakemake's default), so every project config stands alone; cluster jobs, which get the
+# same --configfiles, plan the same trajectory.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
