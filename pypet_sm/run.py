@@ -10,6 +10,9 @@ the failed runs.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import fcntl
 import json
 import logging
 import os
@@ -19,6 +22,7 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,102 +177,123 @@ class SingleRun(Group):
         ]
 
 
-def _prepare_tmp(plan: Plan) -> Path:
-    """The job's own temp directory, cleared of temps a killed earlier attempt left behind.
+@contextlib.contextmanager
+def _job_directory(plan: Plan) -> Iterator[Path]:
+    """The job's own temp directory, held under an exclusive lock while the job runs.
 
-    Named by the job's first run: Snakemake never runs two jobs of one plan that start at the
-    same run, and the lock keeps two invocations out of one project.
+    Named by the job's first run. After `kill -9` of Snakemake its job processes live on;
+    the lock makes a resumed job wait for such an orphan instead of computing the same runs
+    beside it (it then skips what the orphan finished). Temps left by a killed attempt are
+    removed once the lock is ours.
     """
     tmp_dir = plan.settings.trajectory_state / "tmp" / f"job_{plan.first_run:08d}"
-    if tmp_dir.exists():
-        stale = sum(1 for _ in tmp_dir.iterdir())
-        if stale:
-            logger.info("removing %d stale temp files of an interrupted attempt", stale)
-        shutil.rmtree(tmp_dir)
-    tmp_dir.mkdir(parents=True)
-    return tmp_dir
+    tmp_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(tmp_dir.with_suffix(".lock"), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("waiting for an earlier process still running these runs to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if tmp_dir.exists():
+            shutil.rmtree(tmp_dir)
+        tmp_dir.mkdir()
+        try:
+            yield tmp_dir
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def run_job(plan: Plan, manifest: Path) -> dict[str, int]:
+def _compute(plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path) -> RunStats:
+    """Call the job function for each run of `todo` and write its fragment."""
+    settings = plan.settings
+    stats = RunStats()
+    function = import_object(settings.job, "job")
+    env = environment.current(settings)
+    traj = SingleRun(plan)
+    host, pid = socket.gethostname(), os.getpid()
+    columns = plan.explored_columns()
+    for shard in {paths[idx].parent for idx in todo}:
+        shard.mkdir(parents=True, exist_ok=True)
+    for idx in todo:
+        offset = idx - plan.first_run
+        run_values = {name: column[offset] for name, column in columns.items()}
+        traj.start_run(idx, run_values)
+        start = time.time()
+        called = time.perf_counter()
+        error = None
+        try:
+            function(traj, *settings.args, **settings.kwargs)
+        except Exception:
+            error = traceback.format_exc()
+        stats.in_function += time.perf_counter() - called
+        body = {
+            "idx": idx,
+            "run_name": traj.v_crun,
+            "start": start,
+            "finish": time.time(),
+            "host": host,
+            "pid": pid,
+            "parameters": run_values,
+            "results": traj.collected("results"),
+            "derived_parameters": traj.collected("derived_parameters"),
+            "traceback": error,
+        }
+        status = fragment.COMPLETED if error is None else fragment.FAILED
+        try:
+            fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
+        except (pickle.PicklingError, TypeError, AttributeError) as write_error:
+            error = f"results of {traj.v_crun} cannot be pickled: {write_error}"
+            status = fragment.FAILED
+            body.update(results=[], derived_parameters=[], traceback=error)
+            fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
+        if error is None:
+            stats.completed += 1
+        else:
+            stats.failed.append(traj.v_crun)
+            logger.error(
+                "%s (idx %d, point %s) failed:\n%s", traj.v_crun, idx, plan.key(idx), error
+            )
+    return stats
+
+
+@dataclasses.dataclass
+class RunStats:
+    completed: int = 0
+    failed: list[str] = dataclasses.field(default_factory=list)
+    in_function: float = 0.0
+
+
+def run_job(plan: Plan, manifest: Path) -> RunStats:
     """Compute the runs of a job's plan that have no completed fragment; write the manifest."""
+    job_started = time.perf_counter()
     runs = plan.runs
     label = f"runs {runs.start}-{runs.stop - 1}"
-    settings = plan.settings
-    directory = fragment.fragment_dir(settings.trajectory_state)
+    directory = fragment.fragment_dir(plan.settings.trajectory_state)
     paths = {idx: fragment.fragment_path(directory, plan.key(idx)) for idx in runs}
-    todo = [idx for idx in runs if not fragment.is_completed(paths[idx], plan.key(idx))]
-    counts = {"runs": len(runs), "skipped": len(runs) - len(todo), "completed": 0, "failed": 0}
-    logger.info("job of %s: %d already done", label, counts["skipped"])
-    failed: list[str] = []
-    job_started = time.perf_counter()
-    in_function = 0.0
-    if todo:
-        tmp_dir = _prepare_tmp(plan)
-        for shard in {paths[idx].parent for idx in todo}:
-            shard.mkdir(parents=True, exist_ok=True)
-        function = import_object(settings.job, "job")
-        env = environment.current(settings)
-        traj = SingleRun(plan)
-        host, pid = socket.gethostname(), os.getpid()
-        columns = plan.explored_columns()
-        for idx in todo:
-            offset = idx - plan.first_run
-            run_values = {name: column[offset] for name, column in columns.items()}
-            traj.start_run(idx, run_values)
-            start = time.time()
-            called = time.perf_counter()
-            error = None
-            try:
-                function(traj, *settings.args, **settings.kwargs)
-            except Exception:
-                error = traceback.format_exc()
-            in_function += time.perf_counter() - called
-            finish = time.time()
-            body = {
-                "idx": idx,
-                "run_name": traj.v_crun,
-                "start": start,
-                "finish": finish,
-                "host": host,
-                "pid": pid,
-                "parameters": run_values,
-                "results": traj.collected("results"),
-                "derived_parameters": traj.collected("derived_parameters"),
-                "traceback": error,
-            }
-            status = fragment.COMPLETED if error is None else fragment.FAILED
-            try:
-                fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
-            except (pickle.PicklingError, TypeError, AttributeError) as write_error:
-                error = f"results of {traj.v_crun} cannot be pickled: {write_error}"
-                status = fragment.FAILED
-                body.update(results=[], derived_parameters=[], traceback=error)
-                fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
-            if error is None:
-                counts["completed"] += 1
-            else:
-                counts["failed"] += 1
-                failed.append(traj.v_crun)
-                logger.error(
-                    "%s (idx %d, point %s) failed:\n%s", traj.v_crun, idx, plan.key(idx), error
-                )
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-    if failed:
-        shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
+    with _job_directory(plan) as tmp_dir:
+        todo = [idx for idx in runs if not fragment.is_completed(paths[idx], plan.key(idx))]
+        logger.info("job of %s: %d already done", label, len(runs) - len(todo))
+        stats = _compute(plan, todo, paths, tmp_dir) if todo else RunStats()
+    if stats.failed:
+        shown = ", ".join(stats.failed[:10]) + (" ..." if len(stats.failed) > 10 else "")
         raise RunFailures(
-            f"job of {label}: {len(failed)} of {len(runs)} runs failed ({shown}); tracebacks "
-            f"are in {settings.log_dir}/warnings_and_errors.txt; finished runs are kept and "
-            "a rerun computes only the failed ones"
+            f"job of {label}: {len(stats.failed)} of {len(runs)} runs failed ({shown}); "
+            f"tracebacks are in {plan.settings.log_dir}/warnings_and_errors.txt; finished runs "
+            "are kept and a rerun computes only the failed ones"
         )
     record = {
         "first_run": runs.start,
         "last_run": runs.stop - 1,
         "plan": plan.digest,
-        **counts,
+        "runs": len(runs),
+        "skipped": len(runs) - len(todo),
+        "completed": stats.completed,
         # measured in this process, so benchmarks can tell framework time from user time
         "seconds_total": time.perf_counter() - job_started,
-        "seconds_in_function": in_function,
+        "seconds_in_function": stats.in_function,
     }
     atomic.write_text(manifest, json.dumps(record))
-    logger.info("job of %s done: %s", label, counts)
-    return counts
+    logger.info(
+        "job of %s done: %d computed, %d skipped", label, stats.completed, record["skipped"]
+    )
+    return stats
