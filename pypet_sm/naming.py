@@ -7,20 +7,40 @@ holds one value (pypet's fast access); otherwise the `Leaf` itself.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
 SHORTCUTS = {"par": "parameters", "dpar": "derived_parameters", "res": "results", "conf": "config"}
+RESERVED = {*SHORTCUTS, "crun", "overview"}
+NAME_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+MAX_NAME_LENGTH = 128  # pypet's overview tables hold names of up to 128 characters
 
 
 class NamingError(AttributeError):
     """A name that is missing or ambiguous in a trajectory tree."""
 
 
+def check_name(dotted: str) -> None:
+    """Reject names pypet cannot store or natural naming cannot reach, saying why."""
+    for part in dotted.split("."):
+        if not NAME_PART.match(part):
+            raise NamingError(
+                f"{dotted!r}: each part needs letters, digits, '_' or '-' and must not start "
+                f"with '_' or '-' (got {part!r})"
+            )
+        if part in RESERVED:
+            raise NamingError(f"{dotted!r}: {part!r} is reserved by pypet's natural naming")
+    if len(dotted.rpartition(".")[2]) >= MAX_NAME_LENGTH:
+        raise NamingError(f"{dotted!r}: names must be shorter than {MAX_NAME_LENGTH} characters")
+
+
 class Leaf:
     """A parameter, derived parameter or result: a comment and one or more named values.
 
+    `v_class_name` is pypet's class (Parameter, ArrayParameter, Result, ...) when the user or
+    the file named one; None lets the writer choose from the values.
     `main_key` names the value fast access returns (``"data"`` for parameters, the leaf's own
     name for a single-value result); None when the leaf holds several values.
     """
@@ -32,7 +52,7 @@ class Leaf:
         full_name: str,
         values: dict[str, Any],
         comment: str | None = "",
-        class_name: str = "Result",
+        class_name: str | None = None,
         explored: list | None = None,
     ) -> None:
         self.v_full_name = full_name
@@ -94,7 +114,7 @@ class Leaf:
 
     def __repr__(self) -> str:
         shown = self.values[self.main_key] if self.main_key else self.values
-        return f"<{self.v_class_name} {self.v_full_name}: {shown!r}>"
+        return f"<{self.v_class_name or 'Leaf'} {self.v_full_name}: {shown!r}>"
 
 
 class Group:
@@ -136,6 +156,7 @@ class Group:
         return group
 
     def add_leaf(self, path: str, leaf: Leaf) -> Leaf:
+        check_name(path)
         parent_path, _, name = path.rpartition(".")
         parent = self.add_group(parent_path)
         if name in parent._children:

@@ -150,8 +150,7 @@ class SingleRun(Group):
                         "use PickleParameter for other objects"
                     ) from None
             values = {"data": value}
-        default_class = "Result" if branch == "results" else "Parameter"
-        leaf = Leaf(full_name, values, comment, class_name or default_class)
+        leaf = Leaf(full_name, values, comment, class_name)
         try:
             self.add_leaf(full_name, leaf)
         except NamingError as error:

@@ -91,7 +91,7 @@ class Trajectory(Group):
                 raise TrajectoryError(
                     f"parameter {name!r}: {error}; use PickleParameter for other objects"
                 ) from None
-        leaf = Leaf(f"parameters.{name}", {"data": value}, comment, class_name or "Parameter")
+        leaf = Leaf(f"parameters.{name}", {"data": value}, comment, class_name)
         try:
             return self.add_leaf(leaf.v_full_name, leaf)
         except NamingError as error:
@@ -100,7 +100,7 @@ class Trajectory(Group):
     def f_add_config(self, name: str, value: Any, comment: str = "") -> Leaf:
         """A config item (stored under `config.` in the trajectory file, not explored)."""
         name = _strip_branch(name, "config")
-        leaf = Leaf(f"config.{name}", {"data": value}, comment, "Parameter")
+        leaf = Leaf(f"config.{name}", {"data": value}, comment)
         try:
             return self.add_leaf(leaf.v_full_name, leaf)
         except NamingError as error:

@@ -12,7 +12,7 @@ rule merge:
     output:
         TRAJECTORY_FILE,
     params:
-        plan=PLAN.path,
+        plan=str(PLAN.path),
         package=PACKAGE_ROOT,
     log:
         f"{LOGS}/merge.log",

@@ -1,14 +1,15 @@
 # One job per `runs_per_job` consecutive runs. Its output is a small manifest; the run
 # fragments are not declared outputs, so a failed job never deletes finished runs. The job's
 # plan file is named by a digest of everything the job computes with, so Snakemake reruns
-# exactly the jobs whose points changed (their finished runs are still skipped).
+# exactly the jobs whose points changed (their finished runs are still skipped). Params must
+# be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
 
 
 rule run_job:
     output:
         f"{STATE}/manifests/job_{{job}}.json",
     params:
-        plan=lambda wildcards: PLAN.job_plan_path(int(wildcards.job)),
+        plan=lambda wildcards: str(PLAN.job_plan_path(int(wildcards.job))),
         package=PACKAGE_ROOT,
     log:
         f"{LOGS}/jobs/job_{{job}}.log",
