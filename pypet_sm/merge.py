@@ -51,10 +51,10 @@ def _items(entries: list[tuple]) -> list[Item]:
     ]
 
 
-def _runs(plan: Plan, paths: list[Path]) -> Iterator[RunRecord]:
+def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[RunRecord]:
     for idx, path in enumerate(paths):
         try:
-            _, body = fragment.read(path)
+            header, body = fragment.read(path)
         except Exception as error:  # damaged after the header check: say which file
             raise FragmentError(
                 f"fragment of {run_name(idx)} is unreadable ({path}): {error}; delete it and "
@@ -68,6 +68,7 @@ def _runs(plan: Plan, paths: list[Path]) -> Iterator[RunRecord]:
             completed=True,
             results=_items(body["results"]),
             derived_parameters=_items(body["derived_parameters"]),
+            environment_hexsha=hexshas.get(header["environment"]),
         )
 
 
@@ -86,7 +87,7 @@ def trajectory_record(plan: Plan) -> TrajectoryRecord:
             Parameter(p.name, {"data": p.value}, p.comment, p.class_name, p.explored)
             for p in plan.parameters
         ],
-        runs=_runs(plan, paths),
+        runs=_runs(plan, paths, {env.name: env.hexsha for env in environments}),
         length=len(plan),
         settings=settings.storage,
         environments=environments,
