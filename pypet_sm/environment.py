@@ -59,8 +59,11 @@ def git_commit(settings: Settings, timestamp: float) -> dict[str, Any]:
     prefix = f"{settings.git_message} -- " if settings.git_message else ""
     message = f"{prefix}Trajectory: `{settings.name}`, Time: `{readable_time}`{comment}"
     if repo.index.diff(None) or (repo.head.is_valid() and repo.index.diff("HEAD")):
-        repo.git.add(u=True)
-        commit = repo.index.commit(message)
+        try:
+            repo.git.add(u=True)
+            commit = repo.index.commit(message)
+        except (git.GitCommandError, ValueError, OSError) as error:
+            raise ConfigError("git.repository", f"cannot commit tracked changes: {error}") from None
         logger.info("git: committed tracked changes as %s", commit.hexsha)
     elif repo.head.is_valid():
         commit = repo.head.commit

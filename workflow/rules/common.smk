@@ -35,4 +35,7 @@ wildcard_constraints:
 
 
 onstart:
-    pypet_sm.environment.start(SETTINGS)
+    try:
+        pypet_sm.environment.start(SETTINGS)
+    except PypetSmError as error:
+        raise WorkflowError(str(error)) from None
