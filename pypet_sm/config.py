@@ -65,8 +65,10 @@ def import_object(spec: str, field_name: str) -> Callable[..., Any]:
         sys.path.insert(0, cwd)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ConfigError(field_name, f"cannot import module {module_name!r}: {error}") from None
+    except Exception as error:  # the user's module may fail in any way while importing
+        raise ConfigError(
+            field_name, f"cannot import module {module_name!r}: {type(error).__name__}: {error}"
+        ) from None
     try:
         target = getattr(module, attribute)
     except AttributeError:

@@ -92,7 +92,6 @@ def start(settings: Settings) -> EnvironmentRecord:
         timestamp=timestamp,
         versions=found,
         settings={
-            "trajectory": settings.name,
             "filename": settings.filename,
             "runs_per_job": settings.runs_per_job,
             "log_folder": settings.log_folder,

@@ -89,6 +89,8 @@ class LoadedTrajectory(Group):
         explored = [
             leaf for leaf in self.f_iter_leaves_of("parameters") if leaf.explored is not None
         ]
+        order = self._exploration_order()
+        explored.sort(key=lambda leaf: order.get(leaf.v_full_name, len(order)))
         object.__setattr__(self, "_explored", explored)
         object.__setattr__(self, "_defaults", {id(leaf): leaf.values["data"] for leaf in explored})
         if runs is not None:
@@ -96,6 +98,14 @@ class LoadedTrajectory(Group):
         else:
             run_names = [f"run_{idx:08d}" for idx in range(len(self))]
         object.__setattr__(self, "_run_names", run_names)
+
+    def _exploration_order(self) -> dict[str, int]:
+        """Full name -> position in pypet's `explorations` table (the order of f_explore)."""
+        try:
+            table = self._h5.get_node(self._root_node, "overview/explorations").read()
+        except tables.NoSuchNodeError:
+            return {}
+        return {row[0].decode(): position for position, row in enumerate(table)}
 
     def _read_runs(self) -> np.ndarray | None:
         try:
@@ -167,12 +177,14 @@ class LoadedTrajectory(Group):
         finally:
             self.f_set_crun(None)
 
-    @property
-    def crun(self) -> Group:
-        """The results group of the current run (`f_set_crun` / `f_iter_runs`)."""
-        if self.v_crun is None:
-            raise NamingError("no current run: use traj.f_set_crun(idx) or traj.f_iter_runs()")
-        return self.f_get(f"results.runs.{self.v_crun}")
+    def __getattr__(self, name: str) -> Any:
+        # `crun` is looked up here, not as a property: a property's AttributeError would be
+        # swallowed by Python and replaced by a generic "no item named 'crun'"
+        if name == "crun":
+            if self.v_crun is None:
+                raise NamingError("no current run: use traj.f_set_crun(idx) or traj.f_iter_runs()")
+            return self.f_get(f"results.runs.{self.v_crun}")
+        return super().__getattr__(name)
 
     def _run_group(self, branch: str, run: str) -> Group | None:
         try:
@@ -197,9 +209,6 @@ class LoadedTrajectory(Group):
                 except NamingError:
                     continue
                 return branch, node.v_full_name[len(group.v_full_name) + 1 :]
-            # the first run that has any results decides; later runs may miss the item
-            if self._run_group("results", run) is not None:
-                break
         raise LoadError(f"no run of {self.v_name} has a result or derived parameter {name!r}")
 
     def f_get_from_runs(

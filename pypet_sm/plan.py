@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import atomic
-from .config import AUTO, Settings, build_trajectory, load_settings
+from .config import AUTO, Settings, build_trajectory, import_object, load_settings
 from .trajectory import Trajectory
 from .values import canonical
 
@@ -210,8 +210,12 @@ def from_trajectory(settings: Settings, traj: Trajectory) -> Plan:
 
 
 def from_config(config: dict[str, Any]) -> Plan:
+    """Plan the trajectory a config defines; the job function is imported once to check it
+    (in the planning interpreter: a job module must import there too)."""
     settings = load_settings(config)
-    return from_trajectory(settings, build_trajectory(config, settings))
+    traj = build_trajectory(config, settings)
+    import_object(settings.job, "job")
+    return from_trajectory(settings, traj)
 
 
 def save(plan: Plan) -> Path:

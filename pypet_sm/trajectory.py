@@ -134,8 +134,10 @@ class Trajectory(Group):
         ranges: dict[str, list[Any]] = {}
         for name, run_values in build_dict.items():
             leaf = self.parameter(name)
-            if isinstance(run_values, np.ndarray) and leaf.values["data"] is not None:
-                run_values = list(run_values)
+            if isinstance(run_values, np.ndarray):
+                # an array of ranges: rows for array parameters, Python scalars otherwise
+                is_array = isinstance(leaf.values["data"], np.ndarray)
+                run_values = list(run_values) if is_array else run_values.tolist()
             if not isinstance(run_values, (list, tuple)):
                 raise TrajectoryError(f"explored values of {name!r} must be a list")
             ranges[leaf.v_full_name] = [

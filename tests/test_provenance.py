@@ -3,10 +3,9 @@ pypet's log files."""
 
 from __future__ import annotations
 
-import subprocess
-
 import git
 import tables
+
 from .conftest import SIM, multiply_config
 
 GIT_IDENTITY = {
@@ -114,18 +113,3 @@ def sometimes_fails(traj):
     job_logs = sorted((logs / "jobs").glob("job_*.log"))
     assert len(job_logs) == 3
     assert "run one is broken" in job_logs[0].read_text()
-
-
-def test_lint_is_clean(project):
-    project.write_module(SIM)
-    project.write_config(multiply_config(name="linted"))
-    proc = subprocess.run(
-        ["snakemake", "--lint"],
-        cwd=project.path,
-        capture_output=True,
-        text=True,
-        env=project.environment(),
-    )
-    assert proc.returncode == 0, project.describe(proc)
-    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
-    assert "Lints for" not in proc.stdout + proc.stderr

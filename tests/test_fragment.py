@@ -1,0 +1,137 @@
+"""Unit tests of the fragment skip logic: a job computes exactly the runs without a valid,
+completed fragment of their own point."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+
+import pytest
+
+from pypet_sm import fragment, plan, run
+from pypet_sm.errors import PypetSmError
+
+from .conftest import write_unique_module
+
+JOB = """
+import os
+
+
+def run(traj):
+    with open("calls.txt", "a") as handle:
+        handle.write(f"{traj.v_idx}\\n")
+    if os.path.exists(f"fail_{traj.v_idx}"):
+        raise RuntimeError(f"asked to fail run {traj.v_idx}")
+    traj.f_add_result("z", traj.x * 10)
+"""
+
+
+class Job:
+    """One job of four runs, run in this process."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        module = write_unique_module(directory, JOB)
+        config = {
+            "trajectory": {"name": "frag"},
+            "parameters": {"x": 0},
+            "exploration": {"zip": {"x": [1, 2, 3, 4]}},
+            "job": f"{module}:run",
+            "runs_per_job": 4,
+        }
+        self.plan = plan.from_config(config)
+        assert self.plan.n_jobs == 1
+        self.manifest = directory / "manifest.json"
+
+    def run(self):
+        return run.run_job(self.plan.job_plan(0), self.manifest)
+
+    def calls(self) -> list[int]:
+        path = self.directory / "calls.txt"
+        return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+    def path(self, idx: int):
+        directory = fragment.fragment_dir(self.plan.settings.trajectory_state)
+        return fragment.fragment_path(directory, self.plan.keys[idx])
+
+    def statuses(self) -> list[str | None]:
+        headers = [fragment.read_header(self.path(idx)) for idx in range(4)]
+        return [header and header["status"] for header in headers]
+
+
+@pytest.fixture
+def job(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return Job(tmp_path)
+
+
+def test_fragments_are_written_and_a_second_run_skips_them(job):
+    job.run()
+    assert job.calls() == [0, 1, 2, 3]
+    assert job.statuses() == ["completed"] * 4
+    for idx in range(4):
+        header, body = fragment.read(job.path(idx))
+        assert header["key"] == job.plan.keys[idx]
+        assert body["idx"] == idx
+        assert body["run_name"] == f"run_{idx:08d}"
+        assert body["parameters"] == {"x": idx + 1}
+        assert body["finish"] >= body["start"] > 0
+        assert body["traceback"] is None
+        results = {name: values for name, values, *_ in body["results"]}
+        assert results == {"z": {"z": (idx + 1) * 10}}
+    assert job.manifest.exists()
+    job.manifest.unlink()
+    job.run()
+    assert job.calls() == [0, 1, 2, 3], "nothing is computed twice"
+    assert job.manifest.exists()
+    # no temp files are left behind
+    state = job.plan.settings.trajectory_state
+    assert not [p for p in state.rglob("*.tmp")]
+
+
+def test_damaged_or_foreign_fragments_are_recomputed(job):
+    job.run()
+    job.path(1).write_bytes(job.path(1).read_bytes()[:5])  # cut off, as by a power cut
+    shutil.copy(job.path(0), job.path(2))  # a valid fragment, but of another point
+    job.path(3).write_bytes(b"")
+    job.run()
+    assert job.calls() == [0, 1, 2, 3, 1, 2, 3]
+    assert job.statuses() == ["completed"] * 4
+    _, body = fragment.read(job.path(2))
+    assert body["idx"] == 2
+
+
+def test_a_failed_run_is_recorded_and_retried_alone(job):
+    (job.directory / "fail_1").touch()
+    with pytest.raises(PypetSmError, match="run_00000001"):
+        job.run()
+    assert not job.manifest.exists(), "a failed job writes no manifest"
+    assert job.calls() == [0, 1, 2, 3], "the job goes on after a failing run"
+    assert job.statuses() == ["completed", "failed", "completed", "completed"]
+    _, body = fragment.read(job.path(1))
+    assert "RuntimeError: asked to fail run 1" in body["traceback"]
+    assert not fragment.is_completed(job.path(1), job.plan.keys[1])
+    (job.directory / "fail_1").unlink()
+    job.run()
+    assert job.calls() == [0, 1, 2, 3, 1]
+    assert job.statuses() == ["completed"] * 4
+    assert job.manifest.exists()
+
+
+def test_is_completed_checks_status_key_and_format(tmp_path):
+    key = "ab" * 20
+    path = fragment.fragment_path(tmp_path, key)
+    assert fragment.read_header(path) is None
+    assert not fragment.is_completed(path, key)
+    path.parent.mkdir(parents=True)
+    body = {"idx": 0}
+    fragment.write(path, key, fragment.COMPLETED, "env", body, tmp_path)
+    assert fragment.is_completed(path, key)
+    assert not fragment.is_completed(path, "cd" * 20)
+    fragment.write(path, key, fragment.FAILED, "env", body, tmp_path)
+    assert not fragment.is_completed(path, key)
+    path.write_bytes(pickle.dumps({"format": 999, "key": key, "status": fragment.COMPLETED}))
+    assert not fragment.is_completed(path, key)
+    path.write_bytes(b"\x80garbage")
+    assert fragment.read_header(path) is None
+    assert not list(tmp_path.glob("*.tmp"))
