@@ -193,16 +193,24 @@ def build_trajectory(config: dict[str, Any], settings: Settings | None = None) -
         except PypetSmError as error:
             raise ConfigError(f"parameters.{name}", str(error)) from None
         kinds[name] = (kind, dtype)
-    explored = exploration.from_config(config.get("exploration"))
-    typed = {}
-    for name, run_values in explored.items():
+
+    def convert(name: str, values: list[Any], field: str) -> list[Any]:
+        """Type the listed values like the parameter's default (before the product)."""
         kind, dtype = kinds.get(name, (None, None))
-        typed[name] = []
-        for position, value in enumerate(run_values):
-            try:
-                typed[name].append(value_types.convert(value, kind, dtype))
-            except ValueError as error:
-                raise ConfigError(f"exploration: {name}[{position}]", str(error)) from None
+        typed = []
+        try:
+            leaf = traj.parameter(name)
+            for position, value in enumerate(values):
+                try:
+                    value = value_types.convert(value, kind, dtype)
+                except ValueError as error:
+                    raise ConfigError(f"{field}[{position}]", str(error)) from None
+                typed.append(traj.coerce(leaf, position, value))
+        except PypetSmError as error:
+            raise ConfigError(field, str(error)) from None
+        return typed
+
+    typed = exploration.from_config(config.get("exploration"), convert=convert)
     if typed:
         try:
             traj.f_explore(typed)

@@ -18,7 +18,8 @@ order; this is what `traj.f_explore` takes. The config section builds such a dic
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,13 +53,21 @@ def cartesian_product(
         lengths = {name: len(parameter_dict[name]) for name in factor}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"combined parameters need equal lengths, got {lengths}")
-        zipped.append(list(zip(*(parameter_dict[name] for name in factor), strict=True)))
-    result: dict[str, list[Any]] = {name: [] for name in parameter_dict}
-    columns = [result[name] for name in named]
-    for combination in itertools.product(*zipped):
-        for column, value in zip(columns, itertools.chain.from_iterable(combination), strict=True):
-            column.append(value)
-    return result
+        zipped.append(next(iter(lengths.values())))
+    # Each value repeats for every combination of the later factors, and the whole pattern
+    # for every combination of the earlier ones: built with list repetition, not per run.
+    result: dict[str, list[Any]] = {}
+    for position, factor in enumerate(factors):
+        inner = math.prod(zipped[position + 1 :])
+        outer = math.prod(zipped[:position])
+        for name in factor:
+            pattern = list(
+                itertools.chain.from_iterable(
+                    itertools.repeat(value, inner) for value in parameter_dict[name]
+                )
+            )
+            result[name] = pattern * outer
+    return {name: result[name] for name in parameter_dict}
 
 
 RANGE_HELPERS = ("values", "range", "linspace", "logspace")
@@ -102,30 +111,48 @@ def expand_values(field: str, spec: Any) -> list[Any]:
     return function(args[0], args[1], args[2]).tolist()
 
 
-def _factor(field: str, item: Any) -> tuple[dict[str, list[Any]], tuple[str, ...]]:
+Convert = Callable[[str, list[Any], str], list[Any]]
+
+
+def _keep(name: str, values: list[Any], field: str) -> list[Any]:
+    return values
+
+
+def _factor(
+    field: str, item: Any, convert: Convert
+) -> tuple[dict[str, list[Any]], tuple[str, ...]]:
     if not isinstance(item, dict) or len(item) != 1:
         raise ConfigError(
             field, f"expected one 'name: values' or 'zip: {{...}}' entry, got {item!r}"
         )
     name, spec = next(iter(item.items()))
     if name == "zip":
-        values = _zip(f"{field}.zip", spec)
+        values = _zip(f"{field}.zip", spec, convert)
         return values, tuple(values)
-    return {name: expand_values(f"{field}.{name}", spec)}, (name,)
+    return {name: convert(name, expand_values(f"{field}.{name}", spec), f"{field}.{name}")}, (name,)
 
 
-def _zip(field: str, spec: Any) -> dict[str, list[Any]]:
+def _zip(field: str, spec: Any, convert: Convert) -> dict[str, list[Any]]:
     if not isinstance(spec, dict) or not spec:
         raise ConfigError(field, f"expected a mapping of parameter name to values, got {spec!r}")
-    values = {name: expand_values(f"{field}.{name}", item) for name, item in spec.items()}
+    values = {
+        name: convert(name, expand_values(f"{field}.{name}", item), f"{field}.{name}")
+        for name, item in spec.items()
+    }
     lengths = {name: len(v) for name, v in values.items()}
     if len(set(lengths.values())) > 1:
         raise ConfigError(field, f"zipped parameters need equal lengths, got {lengths}")
     return values
 
 
-def from_config(spec: Any, field: str = "exploration") -> dict[str, list[Any]]:
-    """The exploration dict described by the config's `exploration:` section (may be empty)."""
+def from_config(
+    spec: Any, field: str = "exploration", convert: Convert = _keep
+) -> dict[str, list[Any]]:
+    """The exploration dict described by the config's `exploration:` section (may be empty).
+
+    `convert(name, values, field)` types each parameter's listed values before the product
+    repeats them, so the work scales with the values listed, not with the runs.
+    """
     if not spec:
         return {}
     if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("product", "zip"):
@@ -133,7 +160,7 @@ def from_config(spec: Any, field: str = "exploration") -> dict[str, list[Any]]:
     kind, body = next(iter(spec.items()))
     field = f"{field}.{kind}"
     if kind == "zip":
-        return _zip(field, body)
+        return _zip(field, body, convert)
     if isinstance(body, dict):
         body = [{name: values} for name, values in body.items()]
     if not isinstance(body, list) or not body:
@@ -141,7 +168,7 @@ def from_config(spec: Any, field: str = "exploration") -> dict[str, list[Any]]:
     parameter_dict: dict[str, list[Any]] = {}
     order = []
     for position, item in enumerate(body):
-        values, names = _factor(f"{field}[{position}]", item)
+        values, names = _factor(f"{field}[{position}]", item, convert)
         for name in names:
             if name in parameter_dict:
                 raise ConfigError(f"{field}[{position}]", f"parameter {name!r} appears twice")

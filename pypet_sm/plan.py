@@ -23,11 +23,14 @@ from .values import canonical
 KEY_VERSION = b"pypet_sm point key v1\0"
 
 # Jobs of K runs amortise the per-job cost (Snakemake scheduling and a Python process, about
-# 0.1-0.3 s) over K runs; a bounded job count keeps planning and scheduling cheap, while
-# enough jobs remain to keep every core busy and to make resume granular.
+# 0.3-0.5 s) over K runs: about 2,000 runs a job keeps it below 0.25 ms a run even for
+# trivial runs. At least 8 jobs keep 8 cores busy; resume does not depend on job size (every
+# run has its own fragment). The choice ignores --cores on purpose: the same config always
+# gives the same jobs, so changing --cores never reruns jobs. Set runs_per_job for clusters
+# or many cores.
 AUTO_MIN_JOBS = 8
 AUTO_MAX_JOBS = 256
-AUTO_RUNS_PER_JOB = 100
+AUTO_RUNS_PER_JOB = 2000
 
 
 @dataclass
@@ -150,30 +153,46 @@ def point_keys(name: str, parameters: list[ParameterSpec], explored_names: list[
             base.update(parameter.name.encode() + b"=" + canonical(parameter.value) + b"\0")
     ranges = {p.name: p.explored for p in parameters if p.name in explored}
     names = sorted(explored_names)
-    prefixes = [name.encode() + b"=" for name in names]
-    columns = [ranges[name] for name in names]
-    n_runs = len(columns[0]) if columns else 1
+    encoded = [_encoded_column(name.encode() + b"=", ranges[name]) for name in names]
     keys = []
-    seen: dict[str, int] = {}
-    for idx in range(n_runs):
+    for parts in zip(*encoded, strict=True) if encoded else [()]:
         hasher = base.copy()
-        for prefix, column in zip(prefixes, columns, strict=True):
-            hasher.update(prefix + canonical(column[idx]) + b"\0")
-        key = hasher.hexdigest()
+        hasher.update(b"".join(parts))
+        keys.append(hasher.hexdigest())
+    if len(set(keys)) < len(keys):
+        keys = _number_repeats(keys)
+    return keys
+
+
+def _number_repeats(keys: list[str]) -> list[str]:
+    """Second and later occurrences of a point get a key of their own."""
+    seen: dict[str, int] = {}
+    numbered = []
+    for key in keys:
         if key in seen:
             seen[key] += 1
-            hasher.update(b"repeat=%d" % seen[key])
-            key = hasher.hexdigest()
+            key = hashlib.sha1(f"{key} repeat {seen[key]}".encode()).hexdigest()
         else:
             seen[key] = 0
-        keys.append(key)
-    return keys
+        numbered.append(key)
+    return numbered
+
+
+def _encoded_column(prefix: bytes, column: list[Any]) -> list[bytes]:
+    """`prefix + canonical(value)` per run. A column of one hashable scalar type holds few
+    distinct values repeated over many runs: each is encoded once and looked up."""
+    kinds = set(map(type, column))
+    if len(kinds) == 1 and issubclass(kinds.pop(), (bool, int, float, complex, str, bytes)):
+        encoding = {value: prefix + canonical(value) + b"\0" for value in set(column)}
+        return list(map(encoding.__getitem__, column))
+    return [prefix + canonical(value) + b"\0" for value in column]
 
 
 def choose_runs_per_job(n_runs: int, requested: int | str) -> int:
     if requested != AUTO:
         return int(requested)
-    n_jobs = min(n_runs, max(AUTO_MIN_JOBS, min(AUTO_MAX_JOBS, n_runs // AUTO_RUNS_PER_JOB)))
+    wanted = math.ceil(n_runs / AUTO_RUNS_PER_JOB)
+    n_jobs = min(n_runs, max(AUTO_MIN_JOBS, min(AUTO_MAX_JOBS, wanted)))
     return math.ceil(n_runs / max(n_jobs, 1))
 
 

@@ -140,9 +140,15 @@ class Trajectory(Group):
                 run_values = list(run_values) if is_array else run_values.tolist()
             if not isinstance(run_values, (list, tuple)):
                 raise TrajectoryError(f"explored values of {name!r} must be a list")
-            ranges[leaf.v_full_name] = [
-                self._coerce(leaf, position, value) for position, value in enumerate(run_values)
-            ]
+            default = leaf.values["data"]
+            if {type(value) for value in run_values} == {type(default)} and not isinstance(
+                default, (np.ndarray, np.generic)
+            ):
+                ranges[leaf.v_full_name] = list(run_values)  # all of the default's type already
+            else:
+                ranges[leaf.v_full_name] = [
+                    self.coerce(leaf, position, value) for position, value in enumerate(run_values)
+                ]
         lengths = {name: len(v) for name, v in ranges.items()}
         if len(set(lengths.values())) > 1:
             raise TrajectoryError(f"explored ranges need equal lengths, got {lengths}")
@@ -162,7 +168,8 @@ class Trajectory(Group):
             leaf.explored = self._explored[full_name]
 
     @staticmethod
-    def _coerce(leaf: Leaf, position: int, value: Any) -> Any:
+    def coerce(leaf: Leaf, position: int, value: Any) -> Any:
+        """`value` as the parameter's type (int to float, list to tuple or array), or an error."""
         default = leaf.values["data"]
         if leaf.v_class_name == "PickleParameter":
             return value
