@@ -8,6 +8,7 @@ file and renames it into place: a crash leaves the previous file untouched.
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,7 +107,12 @@ def merge(plan: Plan, output: str | Path) -> Path:
     output = Path(output)
     with atomic_path(output) as tmp:
         write_trajectory(tmp, record)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     logger.info(
-        "merged %d runs into %s in %.2f s", len(plan), output, time.perf_counter() - started
+        "merged %d runs into %s in %.2f s, peak memory %.0f MB",
+        len(plan),
+        output,
+        time.perf_counter() - started,
+        peak_mb,
     )
     return output
