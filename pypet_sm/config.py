@@ -110,6 +110,10 @@ def storage_settings(section: Any) -> StorageSettings:
         "lzo",
     ) and not settings.complib.startswith("blosc:"):
         raise ConfigError("storage.complib", f"unknown compression library {settings.complib!r}")
+    if settings.layout not in ("pypet", "stacked"):
+        raise ConfigError(
+            "storage.layout", f"expected 'pypet' or 'stacked', got {settings.layout!r}"
+        )
     if not 0 <= settings.complevel <= 9:
         raise ConfigError("storage.complevel", f"expected 0..9, got {settings.complevel}")
     return settings

@@ -14,6 +14,7 @@ of single runs are read when first touched, so opening a file of a million runs 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import tables
 
 from .errors import PypetSmError
 from .naming import Group, Leaf, NamingError
+from .stacked import ROOT as STACKED_ROOT
+from .stacked import StackedReader
 from .storage import load_leaf
 
 RUN_BRANCHES = ("results", "derived_parameters")
@@ -98,6 +101,46 @@ class LoadedTrajectory(Group):
         else:
             run_names = [f"run_{idx:08d}" for idx in range(len(self))]
         object.__setattr__(self, "_run_names", run_names)
+        stacked = StackedReader(root)
+        object.__setattr__(self, "_stacked", stacked)
+        self._children.pop(STACKED_ROOT, None)
+        for branch in RUN_BRANCHES:
+            if stacked.names(branch):
+                self._merge_stacked_runs(branch)
+
+    # the stacked layout ---------------------------------------------------------------------
+    def _merge_stacked_runs(self, branch: str) -> None:
+        """Make `<branch>.runs.run_X` show stacked items beside the run's stored nodes."""
+        if branch not in self._children:
+            self._children[branch] = Group(branch)
+        try:
+            stored_runs = self._root_node._f_get_child(branch)._f_get_child("runs")
+        except tables.NoSuchNodeError:
+            stored_runs = None
+
+        def load_runs(group: Group) -> dict[str, Group | Leaf]:
+            stored = _children_of(stored_runs, group.v_full_name) if stored_runs else {}
+            return {
+                run: Group(
+                    f"{group.v_full_name}.{run}",
+                    loader=partial(self._load_run, branch, idx, stored.get(run)),
+                )
+                for idx, run in enumerate(self._run_names)
+            }
+
+        self._children[branch]._children["runs"] = Group(f"{branch}.runs", loader=load_runs)
+
+    def _load_run(
+        self, branch: str, idx: int, stored: Group | None, group: Group
+    ) -> dict[str, Group | Leaf]:
+        holder = Group(group.v_full_name)
+        if stored is not None:
+            holder._children.update(stored._children)
+        class_name = "Result" if branch == "results" else "Parameter"
+        for name, (values, comment) in self._stacked.run_items(branch, idx).items():
+            full_name = f"{group.v_full_name}.{name}"
+            holder.add_leaf(name, Leaf(full_name, values, comment, class_name))
+        return holder._children
 
     def _exploration_order(self) -> dict[str, int]:
         """Full name -> position in pypet's `explorations` table (the order of f_explore)."""
@@ -217,6 +260,13 @@ class LoadedTrajectory(Group):
         """Run name (or index) -> the item `name` of that run, in run order; runs without it
         are left out, as in pypet."""
         branch, path = self._item_path(name)
+        if fast_access and (branch, path) in self._stacked.stacks:
+            try:
+                column = self._stacked.column(branch, path)
+            except KeyError:  # several values: the items themselves, run by run
+                pass
+            else:
+                return self._with_stored(branch, path, column, use_indices)
         found: dict[Any, Any] = {}
         for idx, run in enumerate(self.f_get_run_names()):
             group = self._run_group(branch, run)
@@ -227,6 +277,23 @@ class LoadedTrajectory(Group):
             except NamingError:
                 continue
         return found
+
+    def _with_stored(
+        self, branch: str, path: str, column: dict[int, Any], use_indices: bool
+    ) -> dict[Any, Any]:
+        """A stacked column plus the runs whose value went to pypet's layout, in run order."""
+        names = self._run_names
+        if len(column) < len(names) and branch in self._root_node:
+            if "runs" in self._root_node._f_get_child(branch):
+                for idx in set(range(len(names))) - set(column):
+                    try:
+                        column[idx] = self._run_group(branch, names[idx]).f_get(path, True)
+                    except NamingError:
+                        continue
+        ordered = sorted(column.items())
+        if use_indices:
+            return dict(ordered)
+        return {names[idx]: value for idx, value in ordered}
 
     def runs_table(self, results: list[str] | None = None):
         """One row per run: idx, name, explored parameters, scalar results.
@@ -255,12 +322,12 @@ class LoadedTrajectory(Group):
             if group is None:
                 continue
             prefix = len(group.v_full_name) + 1
-            return [
+            return sorted(  # by name: the same columns whatever the layout
                 leaf.v_full_name[prefix:]
                 for leaf in group.f_iter_leaves()
                 if leaf.main_key is not None
                 and isinstance(leaf.fast(), (bool, int, float, complex, str, np.generic))
-            ]
+            )
         return []
 
     # file -------------------------------------------------------------------

@@ -61,6 +61,7 @@ class StorageSettings:
     large_overview_tables: bool = False
     results_per_run: int = 0
     derived_parameters_per_run: int = 0
+    layout: str = "pypet"  # or "stacked": results of all runs in one dataset each (stacked.py)
 
 
 @dataclass

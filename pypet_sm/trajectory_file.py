@@ -30,6 +30,7 @@ from pypet_sm.overview import (
     result_value_string,
     value_string,
 )
+from pypet_sm.stacked import StackedWriter
 from pypet_sm.storage import ensure_group, store_parameter, store_result
 
 PYPET_FORMAT_VERSION = "0.7.0"
@@ -197,6 +198,11 @@ class _Writer:
             "runs": length,
         }
         self.overview = OverviewWriter(h5, self.root, settings, self.filters, expected)
+        self.stacked = (
+            StackedWriter(h5, self.root, length, self.filters)
+            if settings.layout == "stacked"
+            else None
+        )
 
     def branch(self, name: str) -> tables.Group:
         if name not in self.branches:
@@ -285,6 +291,8 @@ class _Writer:
         for missing in range(next_idx, self.record.length):
             self.overview.add_run(self._placeholder(missing))
         self.overview.flush_runs()
+        if self.stacked is not None:
+            self.stacked.close()
 
     def _summary(self, idx: int) -> str:
         explored = (
@@ -302,15 +310,17 @@ class _Writer:
             ("derived_parameters", run.derived_parameters),
             ("results", run.results),
         ):
-            if not items:
-                continue
-            run_group = self._run_group(branch, path)
-            groups = {"": run_group}  # intermediate groups of dotted names within this run
+            groups: dict[str, tables.Group] = {}  # intermediate groups of dotted names
             for item in items:
                 parent, leaf = _split(item.name)
-                if parent not in groups:
-                    groups[parent] = ensure_group(self.h5, run_group, parent)
                 location = ".".join([branch, *path, *([parent] if parent else [])])
+                if self.stacked is not None and self.stacked.add(branch, run.idx, item):
+                    self._record_run_item(branch, location, leaf, item)
+                    continue
+                if not groups:  # the run's group only when something is stored in it
+                    groups[""] = self._run_group(branch, path)
+                if parent not in groups:
+                    groups[parent] = ensure_group(self.h5, groups[""], parent)
                 self._write_run_item(branch, groups[parent], location, leaf, item)
 
     def _run_group(self, branch: str, path: list[str]) -> tables.Group:
@@ -320,12 +330,21 @@ class _Writer:
             self.run_parents[key] = ensure_group(self.h5, self.branch(branch), ".".join(path[:-1]))
         return self.h5.create_group(self.run_parents[key], path[-1])
 
+    def _record_run_item(self, branch: str, location: str, leaf: str, item: records.Item) -> None:
+        """Overview rows of an item stored in the stacked layout."""
+        value = self._value_string(branch, item)
+        self.overview.comment_to_store(branch, location, leaf, value, item.comment)
+        self.overview.add_leaf(branch + "_overview", location, leaf, value, item.comment)
+
+    @staticmethod
+    def _value_string(branch: str, item: records.Item):
+        if branch == "results":
+            return partial(result_value_string, item.values)
+        return partial(value_string, item.values["data"])
+
     def _write_run_item(self, branch, group, location: str, leaf: str, item: records.Item) -> None:
         overview = self.overview
-        if branch == "results":
-            value = partial(result_value_string, item.values)
-        else:
-            value = partial(value_string, item.values["data"])
+        value = self._value_string(branch, item)
         comment = overview.comment_to_store(branch, location, leaf, value, item.comment)
         if branch == "results":
             store_result(self.h5, group, item, self.filters, comment)
