@@ -137,9 +137,10 @@ class Runner:
             if path.stat().st_size:
                 parts.append(f"--- {path.name} (tail) ---\n{tail(path, 25)}")
         text = err.read_text(errors="replace") + out.read_text(errors="replace")
-        named = [cwd / found for found in re.findall(r"\blog: (\S+?\.(?:log|txt))\b", text)]
+        # the logs of the failed jobs: Snakemake's "Error in rule ..." blocks name them
+        failed = re.findall(r"Error in rule .*?\n(?:(?!\n\n).)*?log: (\S+)", text, re.DOTALL)
         logs_dir = cwd / "logs" / NAME
-        named += [logs_dir / "merge.log", logs_dir / "warnings_and_errors.txt"]
+        named = [cwd / path for path in failed] + [logs_dir / "warnings_and_errors.txt"]
         shown = []
         for path in named:
             if path.is_file() and path not in shown and len(shown) < 5:
