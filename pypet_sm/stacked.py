@@ -43,7 +43,7 @@ def _describe(value: Any) -> tuple[str, np.dtype, tuple[int, ...]] | None:
         return PYTHON_SCALARS[kind], np.dtype(kind if kind is not int else np.int64), ()
     if isinstance(value, np.generic) and value.dtype.kind in "biufc":
         return "numpy", value.dtype, ()
-    if kind is np.ndarray and value.dtype.kind in "biufc":
+    if kind is np.ndarray and value.dtype.kind in "biufc" and value.size:
         return "ndarray", value.dtype, value.shape
     return None
 
