@@ -9,9 +9,11 @@ Class choice when `item.class_name` is None, or is the default ``Parameter`` / `
 that class cannot hold the values faithfully (pypet itself always uses what the user asked for
 and then fails or changes types; we pick the class that stores the values faithfully):
 
-* parameters: ``Parameter`` if the default and every explored value are supported scalars of one
-  type; ``ArrayParameter`` if they are all numpy arrays, or all homogeneous lists, or all
-  homogeneous tuples of supported scalars; ``PickleParameter`` otherwise;
+* parameters: ``Parameter`` (pypet's default class, so files match pypet's) if the default and
+  every explored value are supported scalars of one type, or all non-empty numeric numpy
+  arrays of one dtype and shape, or all non-empty homogeneous lists (or tuples) of one length
+  and element type; ``ArrayParameter`` for other numpy arrays and homogeneous lists or tuples
+  (empty, of differing shapes or lengths, of strings); ``PickleParameter`` otherwise;
 * results: ``Result`` if every value is a supported scalar, array, homogeneous list/tuple or a
   flat dict of those; ``PickleResult`` otherwise.
 
@@ -132,13 +134,29 @@ def is_plain_dict(value: Any) -> bool:
     )
 
 
+def _table_cell(value: Any) -> tuple | None:
+    """What a non-scalar value looks like as one cell of pypet's Parameter table, or None
+    when pypet's Parameter cannot hold it (empty, strings in an array, unsupported types)."""
+    kind = type(value)
+    if kind is np.ndarray:
+        if value.size and value.ndim and value.dtype.kind in "biufc":
+            return (kind, value.dtype.str, value.shape)
+        return None
+    if is_plain_sequence(value) and value:
+        return (kind, type(value[0]), len(value))
+    return None
+
+
 def parameter_class_name(item: records.Item) -> str:
     """The pypet class for a parameter (see the module docstring for the rules)."""
     default = item.values["data"]
     every = [default, *(getattr(item, "explored", None) or [])]
     same_type = all(type(v) is type(default) for v in every)
+    cell = _table_cell(default) if same_type else None
     if same_type and all(is_plain_scalar(v) for v in every):
         choice = "Parameter"
+    elif cell is not None and all(_table_cell(v) == cell for v in every):
+        choice = "Parameter"  # one table column of this shape holds every value, as in pypet
     elif same_type and all(is_plain_array(v) or is_plain_sequence(v) for v in every):
         choice = "ArrayParameter"
     else:
@@ -257,7 +275,11 @@ def _column(values: list[Any]) -> tables.Col:
     if type(first) in (str, bytes, np.bytes_):
         longest = max(len(v.encode(ENCODING) if type(v) is str else v) for v in values)
         return tables.StringCol(int(max(longest, 1) * 1.5))  # pypet's head room
-    return tables.Col.from_dtype(np.dtype((_as_numpy(first).dtype.base, np.shape(first))))
+    base = _as_numpy(first).dtype.base
+    if base.kind == "S":  # lists of strings: as wide as the longest string of any value
+        longest = max(_as_numpy(v).dtype.itemsize for v in values)
+        return tables.StringCol(int(max(longest, 1) * 1.5), shape=np.shape(first))
+    return tables.Col.from_dtype(np.dtype((base, np.shape(first))))
 
 
 def _write_table(
@@ -293,7 +315,7 @@ def _write_table(
         if type(values[0]) is str:
             rows[column] = [v.encode(ENCODING) for v in values]
         else:
-            rows[column] = [np.asarray(v) if type(v) in (list, tuple) else v for v in values]
+            rows[column] = [_as_numpy(v) if type(v) in (list, tuple) else v for v in values]
     table.append(rows)
     attributes.setdefault(STORE, "TABLE")
     _set_attributes(table, attributes)

@@ -1,0 +1,81 @@
+"""Unit checks of the choices that make our files match pypet's (no pypet needed here; the
+side-by-side comparison with pypet itself is tests/test_pypet_compat.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pypet_sm
+from pypet_sm import records
+from pypet_sm.storage import parameter_class_name
+from pypet_sm.trajectory_file import write_trajectory
+
+from .conftest import assert_same
+
+
+def parameter(value, explored=None, class_name=None) -> records.Parameter:
+    return records.Parameter("p", {"data": value}, "", class_name, explored)
+
+
+@pytest.mark.parametrize(
+    "value, explored, expected",
+    [
+        (1.5, [2.0, 3.0], "Parameter"),
+        ("s", None, "Parameter"),
+        (np.zeros(3), [np.ones(3), np.zeros(3)], "Parameter"),  # pypet's default class
+        (np.zeros((2, 2), dtype=np.int16), None, "Parameter"),
+        ([1, 2], [[3, 4]], "Parameter"),
+        ((0.5, 1.5), None, "Parameter"),
+        (["a", "bc"], [["d", "longer"]], "Parameter"),
+        (np.zeros(3), [np.zeros(4)], "ArrayParameter"),  # one column cannot hold both shapes
+        (np.zeros(3), [np.zeros(3, dtype=np.float32)], "ArrayParameter"),
+        ([1.0], [[1.0, 2.0]], "ArrayParameter"),
+        ([], None, "ArrayParameter"),  # pypet's Parameter refuses empty sequences
+        (np.array([]), None, "ArrayParameter"),
+        (np.array(["a", "b"]), None, "ArrayParameter"),
+        ([1, "a"], None, "PickleParameter"),
+        (1, [2.5], "PickleParameter"),
+    ],
+)
+def test_parameter_class_is_pypets_where_it_stores_the_values_faithfully(value, explored, expected):
+    assert parameter_class_name(parameter(value, explored)) == expected
+    # the user's explicit choice wins where it can hold the values
+    assert parameter_class_name(parameter(value, explored, "PickleParameter")) == (
+        "PickleParameter"
+    )
+
+
+def record(tmp_parameters, runs, **settings) -> records.TrajectoryRecord:
+    length = len(next(p.explored for p in tmp_parameters if p.explored is not None))
+    return records.TrajectoryRecord(
+        name="layout",
+        comment="a comment",
+        file_title="layout",
+        timestamp=1.7e9,
+        parameters=tmp_parameters,
+        runs=runs,
+        length=length,
+        settings=records.StorageSettings(**settings),
+    )
+
+
+def run(idx: int, **results) -> records.RunRecord:
+    items = [records.Item(name, {name.rpartition(".")[2]: v}) for name, v in results.items()]
+    derived = [records.Item("d", {"data": idx})]
+    return records.RunRecord(idx, f"run_{idx:08d}", 1.7e9, 1.7e9 + 1, True, items, derived)
+
+
+def test_lists_of_strings_are_as_wide_as_their_longest_string(tmp_path):
+    # one table column holds the default and every explored list: a later, longer string
+    # must not be cut, and non-ASCII strings are stored as UTF-8
+    parameters = [
+        records.Parameter("w", {"data": ["a", "b"]}, "", None, [["é", "x"], ["日本語", "y" * 40]])
+    ]
+    path = tmp_path / "words.hdf5"
+    write_trajectory(path, record(parameters, [run(0), run(1)]))
+    with pypet_sm.load_trajectory(path) as traj:
+        leaf = traj.f_get("parameters.w")
+        assert leaf.v_class_name == "Parameter"
+        assert_same(leaf.values["data"], ["a", "b"])
+        assert_same(leaf.f_get_range(), [["é", "x"], ["日本語", "y" * 40]])
