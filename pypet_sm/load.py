@@ -73,6 +73,21 @@ def _lazy(h5_group: tables.Group, full_name: str) -> Group:
     return Group(full_name, loader=_loader(h5_group))
 
 
+class _RunBranch(Group):
+    """`traj.results` / `traj.derived_parameters`: `.crun` is the current run's group there,
+    as in pypet (`traj.results.crun.z`, `traj.dpar.crun.n`)."""
+
+    def __init__(self, group: Group, trajectory: LoadedTrajectory) -> None:
+        super().__init__(group.v_full_name)
+        object.__setattr__(self, "_children_dict", group._children)
+        object.__setattr__(self, "_trajectory", trajectory)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "crun":
+            return self._trajectory._current_run(self.v_full_name)
+        return super().__getattr__(name)
+
+
 class LoadedTrajectory(Group):
     """A trajectory read from a file; close it (or use `with`) when done."""
 
@@ -82,11 +97,15 @@ class LoadedTrajectory(Group):
         object.__setattr__(self, "_h5", h5)
         object.__setattr__(self, "_root_node", root)
         object.__setattr__(self, "v_name", name)
-        object.__setattr__(self, "v_comment", getattr(root._v_attrs, "SRVC_INIT_COMMENT", ""))
+        comment = getattr(root._v_attrs, "SRVC_INIT_COMMENT", "")
+        object.__setattr__(self, "v_comment", str(comment))  # PyTables gives numpy.str_
         object.__setattr__(self, "v_idx", -1)
         object.__setattr__(self, "v_crun", None)
         self._children.update(_children_of(root, ""))
         self._children.pop("overview", None)
+        for branch in RUN_BRANCHES:
+            if isinstance(self._children.get(branch), Group):
+                self._children[branch] = _RunBranch(self._children[branch], self)
         runs = self._read_runs()
         object.__setattr__(self, "_runs", runs)
         explored = [
@@ -112,7 +131,7 @@ class LoadedTrajectory(Group):
     def _merge_stacked_runs(self, branch: str) -> None:
         """Make `<branch>.runs.run_X` show stacked items beside the run's stored nodes."""
         if branch not in self._children:
-            self._children[branch] = Group(branch)
+            self._children[branch] = _RunBranch(Group(branch), self)
         try:
             stored_runs = self._root_node._f_get_child(branch)._f_get_child("runs")
         except tables.NoSuchNodeError:
@@ -224,10 +243,17 @@ class LoadedTrajectory(Group):
         # `crun` is looked up here, not as a property: a property's AttributeError would be
         # swallowed by Python and replaced by a generic "no item named 'crun'"
         if name == "crun":
-            if self.v_crun is None:
-                raise NamingError("no current run: use traj.f_set_crun(idx) or traj.f_iter_runs()")
-            return self.f_get(f"results.runs.{self.v_crun}")
+            return self._current_run("results")
         return super().__getattr__(name)
+
+    def _current_run(self, branch: str) -> Group:
+        """The current run's group in `branch` (`traj.crun`, `traj.<branch>.crun`)."""
+        if self.v_crun is None:
+            raise NamingError("no current run: use traj.f_set_crun(idx) or traj.f_iter_runs()")
+        group = self._run_group(branch, self.v_crun)
+        if group is None:
+            raise NamingError(f"{branch} holds nothing of {self.v_crun}")
+        return group
 
     def _run_group(self, branch: str, run: str) -> Group | None:
         try:

@@ -8,6 +8,7 @@ import pytest
 
 import pypet_sm
 from pypet_sm import records
+from pypet_sm.naming import NamingError
 from pypet_sm.storage import parameter_class_name
 from pypet_sm.trajectory_file import write_trajectory
 
@@ -79,3 +80,19 @@ def test_lists_of_strings_are_as_wide_as_their_longest_string(tmp_path):
         assert leaf.v_class_name == "Parameter"
         assert_same(leaf.values["data"], ["a", "b"])
         assert_same(leaf.f_get_range(), [["é", "x"], ["日本語", "y" * 40]])
+
+
+def test_loader_has_pypets_crun_per_branch(tmp_path):
+    parameters = [records.Parameter("x", {"data": 0.0}, "", None, [1.0, 2.0])]
+    path = tmp_path / "crun.hdf5"
+    write_trajectory(path, record(parameters, [run(0, z=1.5), run(1, z=2.5)]))
+    with pypet_sm.load_trajectory(path) as traj:
+        assert type(traj.v_comment) is str and traj.v_comment == "a comment"
+        with pytest.raises(NamingError, match="no current run"):
+            traj.results.crun  # noqa: B018
+        traj.f_set_crun(1)
+        assert traj.results.crun.z == 2.5
+        assert traj.res.crun.z == 2.5
+        assert traj.derived_parameters.crun.d == 1
+        assert traj.dpar.crun.d == 1
+        assert traj.crun.z == 2.5  # ours: the results group (pypet: ambiguous)
