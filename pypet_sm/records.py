@@ -96,3 +96,6 @@ class TrajectoryRecord:
     settings: StorageSettings = field(default_factory=StorageSettings)
     environments: list[EnvironmentRecord] = field(default_factory=list)
     config: list[Item] = field(default_factory=list)  # extra user config items (config.<name>)
+    # names of the explored parameters (without `parameters.`) in exploration order, the order
+    # of pypet's `explorations` table and run summaries; None: the order of `parameters`
+    explored_order: list[str] | None = None

@@ -169,6 +169,19 @@ def _split(name: str) -> tuple[str, str]:
     return parent, leaf
 
 
+def _exploration_order(record: records.TrajectoryRecord) -> list[records.Parameter]:
+    """The explored parameters in exploration order (`record.explored_order` if given)."""
+    explored = {p.name: p for p in record.parameters if p.explored is not None}
+    if record.explored_order is None:
+        return list(explored.values())
+    if sorted(record.explored_order) != sorted(explored):
+        raise ValueError(
+            f"explored_order {record.explored_order} must name each explored parameter "
+            f"({', '.join(explored)}) exactly once"
+        )
+    return [explored[name] for name in record.explored_order]
+
+
 class _Writer:
     """State of one file being written: open file, filters, overview tables, branch groups."""
 
@@ -180,7 +193,7 @@ class _Writer:
         self.root = h5.create_group("/", record.name, title=record.name)
         if record.comment:
             self.root._v_attrs.SRVC_INIT_COMMENT = record.comment
-        self.explored = [p for p in record.parameters if p.explored is not None]
+        self.explored = _exploration_order(record)
         self.default_hexsha = record.environments[-1].hexsha if record.environments else "N/A"
         self.branches: dict[str, tables.Group] = {}
         self.run_parents: dict[tuple[str, ...], tables.Group] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tables
 
 import pypet_sm
 from pypet_sm import records
@@ -47,7 +48,7 @@ def test_parameter_class_is_pypets_where_it_stores_the_values_faithfully(value, 
     )
 
 
-def record(tmp_parameters, runs, **settings) -> records.TrajectoryRecord:
+def record(tmp_parameters, runs, explored_order=None, **settings) -> records.TrajectoryRecord:
     length = len(next(p.explored for p in tmp_parameters if p.explored is not None))
     return records.TrajectoryRecord(
         name="layout",
@@ -58,6 +59,7 @@ def record(tmp_parameters, runs, **settings) -> records.TrajectoryRecord:
         runs=runs,
         length=length,
         settings=records.StorageSettings(**settings),
+        explored_order=explored_order,
     )
 
 
@@ -65,6 +67,24 @@ def run(idx: int, **results) -> records.RunRecord:
     items = [records.Item(name, {name.rpartition(".")[2]: v}) for name, v in results.items()]
     derived = [records.Item("d", {"data": idx})]
     return records.RunRecord(idx, f"run_{idx:08d}", 1.7e9, 1.7e9 + 1, True, items, derived)
+
+
+def test_explored_order_sets_explorations_and_summaries(tmp_path):
+    parameters = [
+        records.Parameter("a", {"data": 0}, "", None, [1, 2]),
+        records.Parameter("b", {"data": ""}, "", None, ["x", "y"]),
+    ]
+    path = tmp_path / "order.hdf5"
+    write_trajectory(path, record(parameters, [run(0), run(1)], explored_order=["b", "a"]))
+    with tables.open_file(str(path)) as h5:
+        explorations = h5.get_node("/layout/overview/explorations").col("explorations")
+        assert explorations.tolist() == [b"parameters.b", b"parameters.a"]
+        summary = h5.get_node("/layout/overview/runs").col("parameter_summary")[1]
+        assert summary == b"b: 'y',   a: 2"
+    with pypet_sm.load_trajectory(path) as traj:
+        assert list(traj.f_get_explored_parameters()) == ["parameters.b", "parameters.a"]
+    with pytest.raises(ValueError, match="exactly once"):
+        write_trajectory(path, record(parameters, [run(0), run(1)], explored_order=["a"]))
 
 
 def test_lists_of_strings_are_as_wide_as_their_longest_string(tmp_path):
