@@ -116,6 +116,10 @@ def storage_settings(section: Any) -> StorageSettings:
         )
     if not 0 <= settings.complevel <= 9:
         raise ConfigError("storage.complevel", f"expected 0..9, got {settings.complevel}")
+    if settings.run_sets_above < 0:
+        raise ConfigError(
+            "storage.run_sets_above", f"expected an integer >= 0, got {settings.run_sets_above}"
+        )
     return settings
 
 

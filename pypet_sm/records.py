@@ -62,6 +62,10 @@ class StorageSettings:
     results_per_run: int = 0
     derived_parameters_per_run: int = 0
     layout: str = "pypet"  # or "stacked": results of all runs in one dataset each (stacked.py)
+    # trajectories with more runs than this keep each run's group in a run set of 1,000 runs
+    # (`results/runs/run_set_00000/run_00000000`, pypet's `$set` wildcard), because HDF5
+    # groups with more children than PyTables' MAX_GROUP_WIDTH (16384) get slow; 0: always
+    run_sets_above: int = 16384
 
 
 @dataclass

@@ -34,6 +34,8 @@ from pypet_sm.stacked import StackedWriter
 from pypet_sm.storage import ensure_group, store_parameter, store_result
 
 PYPET_FORMAT_VERSION = "0.7.0"
+RUN_SET_SIZE = 1000  # runs per run set: pypet's make_set_name (GROUPSIZE)
+RUN_SET_NAME = "run_set_%05d"  # pypet's FORMATTED_SET_NAME
 PYTHON_VERSION = ".".join(str(part) for part in sys.version_info[:3])
 GIT_TIME_FORMAT = "%Y_%m_%d_%Hh%Mm%Ss"
 
@@ -95,11 +97,22 @@ GROUP_COMMENTS = {
 }
 
 
-def run_group_path(run_name: str) -> list[str]:
+def uses_run_sets(length: int, settings: records.StorageSettings) -> bool:
+    """Whether a trajectory of `length` runs keeps its runs in run sets."""
+    return length > settings.run_sets_above
+
+
+def run_group_path(run_name: str, idx: int = 0, run_sets: bool = False) -> list[str]:
     """Groups below `results/` or `derived_parameters/` that hold one run's leaves.
 
-    The one place to change when runs get pypet's ``run_set_%05d`` buckets.
+    ``["runs", "run_00000003"]``, or with run sets (see `uses_run_sets`) the run's bucket of
+    1,000 runs as pypet's ``$set`` wildcard names it: ``["runs", "run_set_00000",
+    "run_00000003"]`` -- what pypet writes for ``f_add_result("runs.$set.$.z", ...)``. pypet
+    registers every parent of run groups, so its `f_get_from_runs` and `traj.results.crun`
+    find the runs in either layout; so does `pypet_sm.load`.
     """
+    if run_sets:
+        return ["runs", RUN_SET_NAME % (idx // RUN_SET_SIZE), run_name]
     return ["runs", run_name]
 
 
@@ -197,6 +210,7 @@ class _Writer:
         self.default_hexsha = record.environments[-1].hexsha if record.environments else "N/A"
         self.branches: dict[str, tables.Group] = {}
         self.run_parents: dict[tuple[str, ...], tables.Group] = {}
+        self.run_sets = uses_run_sets(record.length, settings)
         self.config: list[records.Item] = []
         for environment in record.environments:
             self.config += environment_config_items(environment, record.name, record.timestamp)
@@ -318,7 +332,7 @@ class _Writer:
         return RunRow(idx, f"run_{idx:08d}", 0.0, 0.0, self._summary(idx), "N/A", False)
 
     def _write_run_items(self, run: records.RunRecord) -> None:
-        path = run_group_path(run.name)
+        path = run_group_path(run.name, run.idx, self.run_sets)
         for branch, items in (
             ("derived_parameters", run.derived_parameters),
             ("results", run.results),
