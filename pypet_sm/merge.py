@@ -90,6 +90,7 @@ def trajectory_record(plan: Plan) -> TrajectoryRecord:
         ],
         runs=_runs(plan, paths, {env.name: env.hexsha for env in environments}),
         length=len(plan),
+        explored_order=list(plan.explored_names),
         settings=settings.storage,
         environments=environments,
         config=[

@@ -47,13 +47,6 @@ KNOWN = [
         "f_load(..., force=True), the documented call; with force=True it loads everything",
     ),
     Known(
-        r"^view explored\b|parameter_summary|^overview explorations: same rows in another",
-        "order of the explored parameters (f_get_explored_parameters, overview/explorations, "
-        "the runs' parameter_summary): pypet keeps the order of the f_explore dict, we write "
-        "the order the parameters were defined in until merge.py passes the plan's "
-        "exploration order (TrajectoryRecord.explored_order); same names, same ranges",
-    ),
-    Known(
         r"(results|view from_runs|crun)[^:]*np_bool[^:]*: (pypet|.*values)|^tree .*np_bool\b.*"
         r"SRVC_DATA_SCALAR_TYPE: pypet 'bool' \| ours 'bool_'",
         "a numpy bool result: pypet 0.7 (numpy 2) records np.bool_ as 'bool' and gives back a "
