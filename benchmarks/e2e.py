@@ -92,6 +92,7 @@ class Runner:
         self.env = env
         self.timeout = timeout
         self.count = 0
+        self.current: subprocess.Popen | None = None
 
     def _outputs(self, label: str) -> tuple[Path, Path]:
         self.count += 1
@@ -113,7 +114,13 @@ class Runner:
                 stderr=stderr,
                 start_new_session=True,  # its own process group: a kill reaches the jobs too
             )
+        self.current = process
         return process, out, err
+
+    def stop_current(self) -> None:
+        """Kill the command running now, with its jobs (on Ctrl-C or a timeout of ours)."""
+        if self.current is not None and self.current.poll() is None:
+            kill_group(self.current)
 
     def run(self, label: str, command: list[str], cwd: Path) -> tuple[float, str]:
         """Run to the end; elapsed seconds and stdout. StepFailed on a non-zero exit."""
@@ -585,7 +592,9 @@ class Benchmark:
         figures: dict[str, Any] = {}
         for what in ("get", "table"):
             command = [sys.executable, str(HERE / "inprocess.py"), what, str(trajectory)]
-            _, out = self.runner.run(f"{label}-load-{what}", command, self.work)
+            with OtherLoad() as watch:
+                _, out = self.runner.run(f"{label}-load-{what}", command, self.work)
+            figures[f"other load ({what})"] = watch.cores
             found = json.loads(out)
             figures[f"load ({what}) s"] = found["load s"]
             figures[f"{what} s"] = found[f"{what} s"]
@@ -620,6 +629,7 @@ class Benchmark:
     # the sections ----------------------------------------------------------------------------
     def wait_quiet(self) -> None:
         """Wait (up to --wait-quiet seconds) until other processes leave the cores alone."""
+        os.sync()  # the previous measurement's deleted and written files reach the disk first
         deadline = time.perf_counter() + self.args.wait_quiet
         said = False
         while True:
@@ -667,7 +677,7 @@ class Benchmark:
             self.data["failures"].append({"step": "pypet setup", "error": str(error)})
             self.keep_work = True
         for runs in args.runs:
-            for workload in ("trivial", "neuron"):
+            for workload in args.workloads:
                 pypet_row = None
                 if self.pypet_python:
                     load = workload == "trivial" and runs in args.load_runs
@@ -958,13 +968,6 @@ def targets(data: dict[str, Any]) -> str:
         body.append([
             f"time({big:,}) / time({small:,}) ≤ 12", layout, fmt(scale), check(scale, 12),
         ])  # fmt: skip
-        for runs in args["big_runs"]:
-            if runs >= 1_000_000:
-                r = find("trivial", runs, layout)
-                body.append([
-                    f"{runs:,} runs complete", layout,
-                    f"{fmt(r['total s'])} s" if r else "did not complete", "yes" if r else "NO",
-                ])  # fmt: skip
         noop = r_big and r_big.get("no-op rerun s")
         noop = noop if isinstance(noop, float) else None
         body.append([f"no-op rerun of {big:,} ≤ 5 s", layout, f"{fmt(noop)} s", check(noop, 5)])
@@ -981,15 +984,27 @@ def targets(data: dict[str, Any]) -> str:
             f"runs table of {big:,} × 3 scalars ≤ 1 s", layout, f"{fmt(table_s)} s",
             check(table_s, 1),
         ])  # fmt: skip
+    for layout in args["layout"]:
+        for runs in args["big_runs"]:
+            if runs >= 1_000_000:
+                r = find("trivial", runs, layout)
+                body.append([
+                    f"{runs:,} runs complete", layout,
+                    f"{fmt(r['total s'])} s" if r else "did not complete", "yes" if r else "NO",
+                ])  # fmt: skip
     if not body:
         return "(needs both --runs and --big-runs)"
     note = ""
-    if small != 10_000 or big != 100_000:
+    if small is not None and big is not None and (small != 10_000 or big != 100_000):
         note = "\n\n(Sizes differ from the issue's 10,000 / 100,000: these are this run's.)"
     return table(["target", "layout", "measured", "holds"], body) + note
 
 
 # ----------------------------------------------------------------------------------------------
+
+
+def interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> int:
@@ -1007,6 +1022,10 @@ def main() -> int:
     parser.add_argument(
         "--load-runs", type=int, nargs="*",
         help="sizes of the loading figures (default: the largest --runs and smallest --big-runs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workloads", nargs="+", choices=["trivial", "neuron"], default=["trivial", "neuron"],
+        help="workloads run by both pypet and ours (default: both)",
     )  # fmt: skip
     parser.add_argument(
         "--layout", nargs="+", choices=["pypet", "stacked"], default=["pypet", "stacked"],
@@ -1066,9 +1085,11 @@ def main() -> int:
     if not arguments.runs and not arguments.big_runs:
         parser.error("nothing to measure: give --runs or --big-runs")
     benchmark = Benchmark(arguments)
+    signal.signal(signal.SIGTERM, interrupted)  # a timeout or kill still prints the tables
     try:
         benchmark.run()
     except KeyboardInterrupt:
+        benchmark.runner.stop_current()
         log("interrupted: printing what was measured")
         benchmark.data["failures"].append({"step": "benchmark", "error": "interrupted"})
     except StepFailed as error:
