@@ -23,8 +23,8 @@ import tables
 
 from .errors import PypetSmError
 from .naming import Group, Leaf, NamingError
+from .stacked import INDEX, StackedReader
 from .stacked import ROOT as STACKED_ROOT
-from .stacked import StackedReader
 from .storage import load_leaf
 
 RUN_BRANCHES = ("results", "derived_parameters")
@@ -121,11 +121,14 @@ class LoadedTrajectory(Group):
             run_names = [f"run_{idx:08d}" for idx in range(len(self))]
         object.__setattr__(self, "_run_names", run_names)
         stacked = StackedReader(root)
-        object.__setattr__(self, "_stacked", stacked)
         self._children.pop(STACKED_ROOT, None)
         for branch in RUN_BRANCHES:
             if stacked.names(branch):
                 self._merge_stacked_runs(branch)
+        # pypet's layout: the run scalars index only speeds up reading values across runs
+        columns = stacked if stacked else StackedReader(root, INDEX)
+        object.__setattr__(self, "_stacked", stacked)
+        object.__setattr__(self, "_columns", columns)
 
     # the stacked layout ---------------------------------------------------------------------
     def _merge_stacked_runs(self, branch: str) -> None:
@@ -286,9 +289,9 @@ class LoadedTrajectory(Group):
         """Run name (or index) -> the item `name` of that run, in run order; runs without it
         are left out, as in pypet."""
         branch, path = self._item_path(name)
-        if fast_access and (branch, path) in self._stacked.stacks:
+        if fast_access and (branch, path) in self._columns.stacks:
             try:
-                column = self._stacked.column(branch, path)
+                column = self._columns.column(branch, path)
             except KeyError:  # several values: the items themselves, run by run
                 pass
             else:
@@ -312,8 +315,11 @@ class LoadedTrajectory(Group):
         if len(column) < len(names) and branch in self._root_node:
             if "runs" in self._root_node._f_get_child(branch):
                 for idx in set(range(len(names))) - set(column):
+                    group = self._run_group(branch, names[idx])
+                    if group is None:  # a run that stored nothing (failed, or not run)
+                        continue
                     try:
-                        column[idx] = self._run_group(branch, names[idx]).f_get(path, True)
+                        column[idx] = group.f_get(path, True)
                     except NamingError:
                         continue
         ordered = sorted(column.items())

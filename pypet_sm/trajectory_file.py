@@ -30,7 +30,7 @@ from pypet_sm.overview import (
     result_value_string,
     value_string,
 )
-from pypet_sm.stacked import StackedWriter
+from pypet_sm.stacked import INDEX, StackedWriter
 from pypet_sm.storage import ensure_group, store_parameter, store_result
 
 PYPET_FORMAT_VERSION = "0.7.0"
@@ -225,11 +225,11 @@ class _Writer:
             "runs": length,
         }
         self.overview = OverviewWriter(h5, self.root, settings, self.filters, expected)
-        self.stacked = (
-            StackedWriter(h5, self.root, length, self.filters)
-            if settings.layout == "stacked"
-            else None
-        )
+        self.stacked = self.index = None
+        if settings.layout == "stacked":
+            self.stacked = StackedWriter(h5, self.root, length, self.filters)
+        else:
+            self.index = StackedWriter(h5, self.root, length, self.filters, INDEX, True)
 
     def branch(self, name: str) -> tables.Group:
         if name not in self.branches:
@@ -318,8 +318,9 @@ class _Writer:
         for missing in range(next_idx, self.record.length):
             self.overview.add_run(self._placeholder(missing))
         self.overview.flush_runs()
-        if self.stacked is not None:
-            self.stacked.close()
+        for stacks in (self.stacked, self.index):
+            if stacks is not None:
+                stacks.close()
 
     def _summary(self, idx: int) -> str:
         explored = (
@@ -344,6 +345,8 @@ class _Writer:
                 if self.stacked is not None and self.stacked.add(branch, run.idx, item):
                     self._record_run_item(branch, location, leaf, item)
                     continue
+                if self.index is not None:
+                    self.index.add(branch, run.idx, item)
                 if not groups:  # the run's group only when something is stored in it
                     groups[""] = self._run_group(branch, path)
                 if parent not in groups:

@@ -85,6 +85,12 @@ KNOWN = [
         "the order added; the same rows",
     ),
     Known(
+        r"^overview run_scalars: only in ours|^tree /overview/run_scalars\b",
+        "overview/run_scalars is our index of the runs' scalar results (pypet_sm.stacked): "
+        "one array per item, so f_get_from_runs and runs_table need not open a group per "
+        "run; pypet skips the overview group when it loads a trajectory, so it never sees it",
+    ),
+    Known(
         r"^tree \S+ dtype \((PickleResult|PickleParameter)\): pypet \|S\d+ \| ours \|S\d+$",
         "pickles: pypet's PickleResult pickles with protocol 0 and PickleParameter with 2, "
         "we use protocol 4 (binary, smaller, faster); the protocol is stored beside the data "
