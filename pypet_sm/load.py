@@ -26,6 +26,7 @@ from .naming import Group, Leaf, NamingError
 from .stacked import INDEX, StackedReader
 from .stacked import ROOT as STACKED_ROOT
 from .storage import load_leaf
+from .trajectory_file import RUN_SET_NAME, RUN_SET_SIZE
 
 RUN_BRANCHES = ("results", "derived_parameters")
 
@@ -52,11 +53,10 @@ def _children_of(h5_group: tables.Group, full_name: str) -> dict[str, Group | Le
         child_name = f"{full_name}.{name}" if full_name else name
         if _is_leaf(node):
             children[name] = _make_leaf(node, child_name)
-        elif name.startswith("run_set_"):  # pypet's buckets of 1,000 runs: look through them
-            for run, run_node in node._v_children.items():
-                children[run] = _lazy(run_node, f"{full_name}.{run}")
-        elif name.startswith("run_") or name == "runs":
-            children[name] = _lazy(node, child_name)
+        elif name == "runs":
+            children[name] = Group(child_name, loader=partial(_runs_of, node))
+        elif name.startswith("run_"):
+            children[name] = _lazy(h5_group, name, child_name)
         else:
             # groups outside single runs are small: read them at once, so short names work
             group = Group(child_name)
@@ -65,12 +65,30 @@ def _children_of(h5_group: tables.Group, full_name: str) -> dict[str, Group | Le
     return children
 
 
-def _loader(h5_group: tables.Group):
-    return lambda group: _children_of(h5_group, group.v_full_name)
+def _runs_of(h5_runs: tables.Group, group: Group) -> dict[str, Group | Leaf]:
+    """The lazy run groups below `runs`, looking through pypet's run sets of 1,000 runs.
+
+    Only names are listed: PyTables opens a node when it is first accessed, and opening the
+    100,000 run groups of a large trajectory would take seconds.
+    """
+    children: dict[str, Group | Leaf] = {}
+    for name in h5_runs._v_children:
+        if name.startswith("run_set_"):
+            run_set = h5_runs._f_get_child(name)
+            for run in run_set._v_children:
+                children[run] = _lazy(run_set, run, f"{group.v_full_name}.{run}")
+        else:
+            children[name] = _lazy(h5_runs, name, f"{group.v_full_name}.{name}")
+    return children
 
 
-def _lazy(h5_group: tables.Group, full_name: str) -> Group:
-    return Group(full_name, loader=_loader(h5_group))
+def _lazy(h5_parent: tables.Group, name: str, full_name: str) -> Group:
+    """The stored group `name` of `h5_parent`, opened and read when first touched."""
+
+    def load(group: Group) -> dict[str, Group | Leaf]:
+        return _children_of(h5_parent._f_get_child(name), group.v_full_name)
+
+    return Group(full_name, loader=load)
 
 
 class _RunBranch(Group):
@@ -106,8 +124,12 @@ class LoadedTrajectory(Group):
         for branch in RUN_BRANCHES:
             if isinstance(self._children.get(branch), Group):
                 self._children[branch] = _RunBranch(self._children[branch], self)
-        runs = self._read_runs()
-        object.__setattr__(self, "_runs", runs)
+        try:  # its rows are read when first asked for: 10^5 rows take half a second
+            runs = self._h5.get_node(root, "overview/runs")
+        except tables.NoSuchNodeError:
+            runs = None
+        object.__setattr__(self, "_runs_node", runs)
+        object.__setattr__(self, "_runs_rows", None)
         explored = [
             leaf for leaf in self.f_iter_leaves_of("parameters") if leaf.explored is not None
         ]
@@ -115,11 +137,11 @@ class LoadedTrajectory(Group):
         explored.sort(key=lambda leaf: order.get(leaf.v_full_name, len(order)))
         object.__setattr__(self, "_explored", explored)
         object.__setattr__(self, "_defaults", {id(leaf): leaf.values["data"] for leaf in explored})
-        if runs is not None:
-            run_names = [name.decode() for name in runs["name"]]
-        else:
-            run_names = [f"run_{idx:08d}" for idx in range(len(self))]
+        # pypet names every run run_%08d after its index, as the runs table has them
+        run_names = [f"run_{idx:08d}" for idx in range(len(self))]
         object.__setattr__(self, "_run_names", run_names)
+        object.__setattr__(self, "_run_indices", {run: i for i, run in enumerate(run_names)})
+        object.__setattr__(self, "_single_runs", {})  # (branch, run) -> group, see _run_group
         stacked = StackedReader(root)
         self._children.pop(STACKED_ROOT, None)
         for branch in RUN_BRANCHES:
@@ -141,7 +163,7 @@ class LoadedTrajectory(Group):
             stored_runs = None
 
         def load_runs(group: Group) -> dict[str, Group | Leaf]:
-            stored = _children_of(stored_runs, group.v_full_name) if stored_runs else {}
+            stored = _runs_of(stored_runs, group) if stored_runs else {}
             return {
                 run: Group(
                     f"{group.v_full_name}.{run}",
@@ -172,11 +194,13 @@ class LoadedTrajectory(Group):
             return {}
         return {row[0].decode(): position for position, row in enumerate(table)}
 
-    def _read_runs(self) -> np.ndarray | None:
-        try:
-            return self._h5.get_node(self._root_node, "overview/runs").read()
-        except tables.NoSuchNodeError:
-            return None
+    def _runs(self) -> np.ndarray:
+        """The rows of `overview/runs`."""
+        if self._runs_node is None:
+            raise LoadError(f"{self.v_name} has no overview/runs table")
+        if self._runs_rows is None:
+            object.__setattr__(self, "_runs_rows", self._runs_node.read())
+        return self._runs_rows
 
     def f_iter_leaves_of(self, branch: str) -> Iterator[Leaf]:
         if branch in self._children:
@@ -184,8 +208,8 @@ class LoadedTrajectory(Group):
 
     # runs -------------------------------------------------------------------
     def __len__(self) -> int:
-        if self._runs is not None:
-            return len(self._runs)
+        if self._runs_node is not None:
+            return self._runs_node.nrows
         return len(self._explored[0].explored) if self._explored else 1
 
     def f_get_run_names(self) -> list[str]:
@@ -197,20 +221,18 @@ class LoadedTrajectory(Group):
 
     def f_get_run_information(self, name_or_idx: int | str) -> dict[str, Any]:
         """pypet's run information: idx, name, timestamps, runtime, completed."""
-        if self._runs is None:
-            raise LoadError(f"{self.v_name} has no overview/runs table")
-        idx = self._index(name_or_idx)
-        row = self._runs[idx]
+        rows = self._runs()
+        row = rows[self._index(name_or_idx)]
         return {
             column: (row[column].decode() if isinstance(row[column], bytes) else row[column].item())
-            for column in self._runs.dtype.names
+            for column in rows.dtype.names
         }
 
     def _index(self, name_or_idx: int | str) -> int:
         if isinstance(name_or_idx, str):
             try:
-                return self.f_get_run_names().index(name_or_idx)
-            except ValueError:
+                return self._run_indices[name_or_idx]
+            except KeyError:
                 raise LoadError(f"{self.v_name} has no run {name_or_idx!r}") from None
         if not 0 <= name_or_idx < len(self):
             raise LoadError(f"run index {name_or_idx} out of range 0..{len(self) - 1}")
@@ -261,9 +283,34 @@ class LoadedTrajectory(Group):
     def _run_group(self, branch: str, run: str) -> Group | None:
         try:
             runs = self._children[branch]._children["runs"]
-            return runs._children.get(run)
         except (KeyError, AttributeError):
             return None
+        if runs._children_dict is None and run in self._run_indices:
+            # not listed yet: open this run alone (listing 10^5 runs takes about a second)
+            key = (branch, run)
+            if key not in self._single_runs:
+                self._single_runs[key] = self._open_run(branch, run)
+            return self._single_runs[key]
+        return runs._children.get(run)
+
+    def _open_run(self, branch: str, run: str) -> Group | None:
+        """Run `run`'s group in `branch` without listing the other runs."""
+        idx = self._run_indices[run]
+        full_name = f"{branch}.runs.{run}"
+        stored = None
+        try:
+            runs_node = self._root_node._f_get_child(branch)._f_get_child("runs")
+        except tables.NoSuchNodeError:
+            runs_node = None
+        if runs_node is not None:
+            run_set = RUN_SET_NAME % (idx // RUN_SET_SIZE)
+            if run in runs_node:
+                stored = _lazy(runs_node, run, full_name)
+            elif run_set in runs_node and run in runs_node._f_get_child(run_set):
+                stored = _lazy(runs_node._f_get_child(run_set), run, full_name)
+        if self._stacked.names(branch):
+            return Group(full_name, loader=partial(self._load_run, branch, idx, stored))
+        return stored
 
     def _item_path(self, name: str) -> tuple[str, str]:
         """(branch, path below a run group) of the run item `name` (full or short)."""
