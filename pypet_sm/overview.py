@@ -178,6 +178,23 @@ RUNS_DESCRIPTION = {
 }
 
 
+# Ours, beside pypet's `runs` (pypet ignores tables it does not know): where and how each run
+# ran. Row i is run i, like `runs`; runs that did not run have empty values.
+PROVENANCE_TABLE = "runs_provenance"
+PROVENANCE_DESCRIPTION = {
+    "idx": tables.IntCol(pos=0),
+    "name": tables.StringCol(NAME_LENGTH, pos=1),
+    "environment": tables.StringCol(NAME_LENGTH, pos=2),
+    "host": tables.StringCol(NAME_LENGTH, pos=3),
+    "pid": tables.Int64Col(pos=4),
+    "cluster_job_id": tables.StringCol(VALUE_LENGTH, pos=5),
+    "attempt": tables.IntCol(pos=6),
+    "start": tables.FloatCol(pos=7),
+    "finish": tables.FloatCol(pos=8),
+    "runtime": tables.StringCol(RUNTIME_LENGTH, pos=9),
+}
+
+
 def _hdf5_settings_description() -> dict[str, tables.Col]:
     description = {
         "complib": tables.StringCol(7, pos=0),
@@ -206,6 +223,7 @@ class RunRow:
     parameter_summary: str
     environment_hexsha: str
     completed: bool
+    provenance: Any = None  # the run's records.RunRecord, None for runs that did not run
 
 
 class OverviewWriter:
@@ -233,6 +251,9 @@ class OverviewWriter:
                 rows = (expected_rows or {}).get(name, 0)
                 self.tables[name] = self._create(name, _leaf_description(name), rows or None)
         self.runs = self._create("runs", RUNS_DESCRIPTION, (expected_rows or {}).get("runs"))
+        self.provenance = self._create(
+            PROVENANCE_TABLE, PROVENANCE_DESCRIPTION, (expected_rows or {}).get("runs")
+        )
         self._run_rows: list[RunRow] = []
         self._seen_comments: dict[str, set[bytes]] = {"results": set(), "derived_parameters": set()}
 
@@ -374,4 +395,24 @@ class OverviewWriter:
                 int(run.completed),
             )
         self.runs.append(data)
+        provenance = np.zeros(len(self._run_rows), dtype=self.provenance.dtype)
+        for index, run in enumerate(self._run_rows):
+            provenance["idx"][index] = run.idx
+            provenance["name"][index] = run.name.encode(ENCODING)
+            record = run.provenance
+            if record is None:
+                continue
+            provenance[index] = (
+                run.idx,
+                run.name.encode(ENCODING),
+                cut(record.environment, NAME_LENGTH),
+                cut(record.host, NAME_LENGTH),
+                record.pid,
+                cut(record.cluster_job_id, VALUE_LENGTH),
+                record.attempt,
+                record.start,
+                record.finish,
+                format_runtime(record.start, record.finish).encode(ENCODING),
+            )
+        self.provenance.append(provenance)
         self._run_rows.clear()
