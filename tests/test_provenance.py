@@ -8,6 +8,7 @@ import socket
 import subprocess
 
 import git
+import pytest
 import tables
 
 from .conftest import SIM, multiply_config
@@ -316,3 +317,46 @@ def test_log_level_and_a_second_environment_get_their_own_folder(project):
     assert "INFO" not in quiet and "computing point" not in quiet
     assert "computing point" not in (first / "jobs" / "job_000000.txt").read_text()
     assert "run_00000000 sim.model DEBUG" in (second / "main.txt").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# On a (stand-in) cluster: Snakemake's cluster-generic executor submits every run job through
+# a script, as to a batch system; the script gives each job an id in SLURM_JOB_ID and starts
+# it in the background. Each cluster job is a separate `snakemake` that parses the Snakefile
+# again.
+
+SUBMIT = """#!/bin/sh
+# a stand-in batch system: run the job script in the background, print its job id
+id="$(date +%s%N)"
+SLURM_JOB_ID="$id" nohup sh "$1" > "jobscript-$id.out" 2>&1 < /dev/null &
+echo "$id"
+"""
+
+
+def test_cluster_jobs_share_the_invocations_one_commit(project, monkeypatch):
+    pytest.importorskip("snakemake_executor_plugin_cluster_generic")
+    repo = _git_project(project, monkeypatch, "cluster", message="on a cluster")
+    (project.path / "sim.py").write_text((project.path / "sim.py").read_text() + "\n# edited\n")
+    submit = project.path / "submit.sh"
+    submit.write_text(SUBMIT)
+    submit.chmod(0o755)
+    commits_before = int(_git(project, "rev-list", "--count", "HEAD"))
+
+    project.snakemake(
+        "--executor", "cluster-generic", "--cluster-generic-submit-cmd", str(submit),
+        "--jobs", "3", "--latency-wait", "30", cores=None,
+    )  # fmt: skip
+
+    # six run jobs, each a snakemake of its own on the "cluster": still one commit
+    assert int(_git(project, "rev-list", "--count", "HEAD")) == commits_before + 1
+    head = repo.head.commit.hexsha
+    assert len(list((project.state / "environments").glob("environment_*.json"))) == 1
+    with project.load() as traj:
+        (name,) = traj.config.environment.f_get_children()
+        assert name.startswith(f"environment_{head[:7]}_")
+        invocation = traj.config.environment.f_get(name).f_get("snakemake")
+        assert invocation.f_get("executor").f_get() == "cluster-generic"
+        table = traj.runs_table(provenance=True)
+    ids = list(table["cluster_job_id"])
+    assert all(ids) and len(set(ids)) == 6, ids  # runs_per_job 1: a job id per run
+    assert set(table["environment"]) == {name}
