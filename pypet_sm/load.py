@@ -310,7 +310,10 @@ class LoadedTrajectory(Group):
         object.__setattr__(self, "v_idx", idx)
         object.__setattr__(self, "v_crun", self.f_get_run_names()[idx])
         for leaf in self._explored:
-            leaf.values["data"] = leaf.explored[idx]
+            if type(leaf) is Leaf:
+                leaf.values["data"] = leaf.explored[idx]
+            else:  # the user's class: ranges hold stored values, its _load restores them
+                leaf._load({"data": leaf.explored[idx]})
 
     def f_restore_default(self) -> None:
         self.f_set_crun(None)

@@ -305,3 +305,44 @@ def test_pypet_without_the_class_refuses_to_load(custom_project, pypet_python):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ImportError: Could not create the class named `" in done.stdout
     assert "Millivolt" in done.stdout or "SpikeTrain" in done.stdout
+
+
+def test_an_explored_parameter_of_a_custom_class(tmp_path, monkeypatch):
+    """Ranges hold stored values; runs and the loader's f_set_crun see them through _load."""
+    from .conftest import compute_in_process
+
+    monkeypatch.chdir(tmp_path)
+    module = write_unique_module(
+        tmp_path,
+        """
+        import pypet_sm
+
+        class Volt(pypet_sm.Parameter):
+            def _store(self):
+                return {"data": float(self.values["data"].split()[0])}
+
+            def _load(self, values):
+                self.values = {"data": f"{values['data']} V"}
+
+        def build(traj):
+            traj.f_add_parameter(Volt, "v", "0.5 V")
+            traj.f_explore({"v": [1.0, 2.0]})  # in stored form
+
+        def job(traj):
+            traj.f_add_result("seen", traj.v)
+        """,
+    )
+    config = {
+        "trajectory": {"name": "volts"},
+        "build": f"{module}:build",
+        "job": f"{module}:job",
+        "dynamically_imported_classes": [f"{module}:Volt"],
+    }
+    compute_in_process(config)
+    with pypet_sm.load_trajectory("hdf5/volts.hdf5") as traj:
+        assert traj.f_get_from_runs("seen") == {"run_00000000": "1.0 V", "run_00000001": "2.0 V"}
+        assert traj.v == "0.5 V" and traj.f_get("v").f_get_range() == [1.0, 2.0]
+        traj.f_set_crun(1)
+        assert traj.v == "2.0 V"
+        traj.f_restore_default()
+        assert traj.v == "0.5 V"
