@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import functools
 import json
 import logging
 import os
@@ -278,17 +277,13 @@ def _compute(
             "traceback": error,
         }
         status = fragment.COMPLETED if error is None else fragment.FAILED
-        write = functools.partial(
-            fragment.write, paths[idx], plan.key(idx), environment=job.environment, body=body,
-            tmp_dir=tmp_dir,
-        )  # fmt: skip
         try:
-            write(status=status)
+            fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
         except (pickle.PicklingError, TypeError, AttributeError) as write_error:
             error = f"results of {traj.v_crun} cannot be pickled: {write_error}"
             status = fragment.FAILED
             body.update(results=[], derived_parameters=[], traceback=error)
-            write(status=status)
+            fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
         if error is None:
             stats.completed += 1
         else:
