@@ -166,6 +166,7 @@ def environment_logger(log_dir: Path, level: str | int) -> Iterator[logging.Logg
     warnings_and_errors.txt and to stderr, for the Snakemake main process (`onstart`), where
     the root logger is Snakemake's and must be left alone."""
     logger = logging.getLogger("pypet_sm.environment")
+    set_context("snakemake")  # its lines name the main process
     handlers = _handlers(log_dir, level_number(level), None, sys.stderr)
     for handler in handlers:
         logger.addHandler(handler)

@@ -274,7 +274,9 @@ def test_logs_follow_pypets_layout_one_folder_per_environment(project):
     assert [path.name for path in job_logs] == [f"job_00000{i}.txt" for i in range(3)]
 
     # main.txt: INFO and above of every process, the job function's messages included
+    assert "snakemake pypet_sm.environment INFO [" in main  # from onstart
     assert f"environment {log_dir.name} of trajectory logged" in main
+    assert "merge pypet_sm" not in main  # the failed runs leave nothing to merge
     assert "job of runs 0-1" in main and "DEBUG" not in main
     for run in range(6):
         assert f"run_{run:08d} sim.model INFO [" in main
@@ -316,7 +318,9 @@ def test_log_level_and_a_second_environment_get_their_own_folder(project):
     quiet = (first / "main.txt").read_text()
     assert "INFO" not in quiet and "computing point" not in quiet
     assert "computing point" not in (first / "jobs" / "job_000000.txt").read_text()
-    assert "run_00000000 sim.model DEBUG" in (second / "main.txt").read_text()
+    verbose = (second / "main.txt").read_text()
+    assert "run_00000000 sim.model DEBUG" in verbose
+    assert "merge pypet_sm.merge INFO" in verbose and "merged 1 runs" in verbose
 
 
 # ---------------------------------------------------------------------------------------------
