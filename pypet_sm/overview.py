@@ -8,6 +8,7 @@ cut to their column width the way pypet cuts them (``...`` at the end). The info
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable
@@ -68,6 +69,12 @@ def cut(text: str, width: int) -> bytes:
         return data
     # unlike pypet, never split a multi-byte character: pypet's loader decodes these columns
     return data[: width - 3].decode(ENCODING, "ignore").encode(ENCODING) + b"..."
+
+
+@functools.lru_cache(maxsize=4096)
+def _cut_repeated(text: str, width: int) -> bytes:
+    """`cut` of strings that repeat over many runs (environment, host, cluster job)."""
+    return cut(text, width)
 
 
 def _truncate(text: str, width: int) -> bytes:
@@ -379,40 +386,42 @@ class OverviewWriter:
         if not self._run_rows:
             return
         data = np.zeros(len(self._run_rows), dtype=self.runs.dtype)
+        provenance = np.zeros(len(self._run_rows), dtype=self.provenance.dtype)
         for index, run in enumerate(self._run_rows):
             started = run.start > 0
+            name = run.name.encode(ENCODING)
+            runtime = (
+                format_runtime(run.start, run.finish).encode(ENCODING)
+                if started and run.finish >= run.start
+                else b""
+            )
             data[index] = (
                 run.idx,
-                run.name.encode(ENCODING),
+                name,
                 format_time(run.start).encode(ENCODING) if started else b"",
                 run.start,
                 run.finish,
-                format_runtime(run.start, run.finish).encode(ENCODING)
-                if started and run.finish >= run.start
-                else b"",
+                runtime,
                 _truncate(run.parameter_summary, COMMENT_LENGTH),
                 run.environment_hexsha[:7].encode(ENCODING),
                 int(run.completed),
             )
-        self.runs.append(data)
-        provenance = np.zeros(len(self._run_rows), dtype=self.provenance.dtype)
-        for index, run in enumerate(self._run_rows):
-            provenance["idx"][index] = run.idx
-            provenance["name"][index] = run.name.encode(ENCODING)
             record = run.provenance
-            if record is None:
+            if record is None:  # a run that did not run: only its index and name
+                provenance["idx"][index], provenance["name"][index] = run.idx, name
                 continue
             provenance[index] = (
                 run.idx,
-                run.name.encode(ENCODING),
-                cut(record.environment, NAME_LENGTH),
-                cut(record.host, NAME_LENGTH),
+                name,
+                _cut_repeated(record.environment, NAME_LENGTH),
+                _cut_repeated(record.host, NAME_LENGTH),
                 record.pid,
-                cut(record.cluster_job_id, VALUE_LENGTH),
+                _cut_repeated(record.cluster_job_id, VALUE_LENGTH),
                 record.attempt,
                 record.start,
                 record.finish,
-                format_runtime(record.start, record.finish).encode(ENCODING),
+                runtime,
             )
+        self.runs.append(data)
         self.provenance.append(provenance)
         self._run_rows.clear()
