@@ -32,7 +32,15 @@ def fragment_path(directory: Path, key: str) -> Path:
 def write(
     path: Path, key: str, status: str, environment: str, body: dict[str, Any], tmp_dir: Path
 ) -> None:
-    header = {"format": FORMAT, "key": key, "status": status, "environment": environment}
+    header = {
+        "format": FORMAT,
+        "key": key,
+        "status": status,
+        "environment": environment,
+        # the run's finish time, so the merge learns when each environment finished from
+        # the headers alone (older fragments lack it)
+        "finish": body.get("finish"),
+    }
     data = pickle.dumps(header, protocol=5) + pickle.dumps(body, protocol=5)
     atomic.write_bytes(path, data, fsync=False, tmp_dir=tmp_dir)
 

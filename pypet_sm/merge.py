@@ -22,9 +22,10 @@ from .records import Item, Parameter, RunRecord, TrajectoryRecord
 logger = logging.getLogger("pypet_sm.merge")
 
 
-def _check_fragments(plan: Plan, paths: list[Path]) -> set[str]:
-    """Names of the environments that computed the runs; error when a run is not done."""
-    missing, failed, environments = [], [], set()
+def _check_fragments(plan: Plan, paths: list[Path]) -> dict[str, float | None]:
+    """Environments that computed the runs -> when their last run finished; error when a
+    run is not done."""
+    missing, failed, environments = [], [], {}
     for idx, (key, path) in enumerate(zip(plan.keys, paths, strict=True)):
         header = fragment.read_header(path)
         if header is None or header["key"] != key:
@@ -32,7 +33,9 @@ def _check_fragments(plan: Plan, paths: list[Path]) -> set[str]:
         elif header["status"] != fragment.COMPLETED:
             failed.append((idx, path))
         else:
-            environments.add(header["environment"])
+            name, finish = header["environment"], header.get("finish")
+            known = environments.get(name)
+            environments[name] = finish if known is None else max(known, finish or known)
     problems = [("has no completed fragment", missing), ("failed", failed)]
     lines = [
         f"{len(found)} runs {what}, e.g. " + ", ".join(f"{run_name(i)} ({p})" for i, p in found[:3])
@@ -70,6 +73,11 @@ def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[Ru
             results=_items(body["results"]),
             derived_parameters=_items(body["derived_parameters"]),
             environment_hexsha=hexshas.get(header["environment"]),
+            environment=header["environment"],
+            host=body.get("host", ""),
+            pid=body.get("pid", 0),
+            cluster_job_id=body.get("cluster_job_id", ""),
+            attempt=body.get("attempt", 0),
         )
 
 
@@ -78,7 +86,13 @@ def trajectory_record(plan: Plan) -> TrajectoryRecord:
     settings = plan.settings
     directory = fragment.fragment_dir(settings.trajectory_state)
     paths = [fragment.fragment_path(directory, key) for key in plan.keys]
-    environments = environment.load(settings, _check_fragments(plan, paths))
+    finished = _check_fragments(plan, paths)
+    # the environment merging now is part of the trajectory's history even when it only
+    # merged (e.g. an extension whose new points were all computed before)
+    merging = environment.current(settings)
+    environments = environment.load(settings, set(finished) | {merging.name})
+    for record in environments:
+        record.finish_timestamp = finished.get(record.name)
     return TrajectoryRecord(
         name=settings.name,
         comment=settings.comment,

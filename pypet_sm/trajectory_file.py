@@ -26,6 +26,7 @@ from pypet_sm.overview import (
     OverviewWriter,
     RunRow,
     enabled_tables,
+    format_runtime,
     parameter_summary,
     result_value_string,
     value_string,
@@ -84,6 +85,11 @@ ENVIRONMENT_COMMENTS = {
     "trajectory.timestamp": "Timestamp of trajectory",
     "timestamp": "Timestamp of environment creation",
     "hexsha": "SHA-1 identifier of the environment",
+    "snakemake.command_line": "The snakemake command line of this invocation",
+    "snakemake.cores": "Cores given to snakemake (--cores)",
+    "snakemake.executor": "Snakemake executor that ran the jobs (local, slurm, ...)",
+    "snakemake.profile": "Snakemake profiles given (--profile)",
+    "snakemake.workflow_profile": "Snakemake workflow profile used",
 }
 GIT_COMMENTS = {
     "hexsha": "SHA-1 hash of commit",
@@ -146,14 +152,20 @@ def environment_config_items(
     """`config.environment.<env>.*`: settings, trajectory, timestamp, hexsha, versions; and
     `config.git.commit_<sha7>_<time>.*` when git was used."""
     values: dict[str, Any] = {k: v for k, v in environment.settings.items() if v is not None}
+    start = environment.timestamp  # the invocation's start, before any of its runs
+    finish = max(environment.finish_timestamp or start, start)
     values.update(
         {
             "trajectory.name": trajectory_name,
             "trajectory.timestamp": trajectory_timestamp,
             "timestamp": environment.timestamp,
+            "start_timestamp": start,
+            "finish_timestamp": finish,
+            "runtime": format_runtime(start, finish),
             "hexsha": environment.hexsha,
         }
     )
+    values.update({f"snakemake.{key}": str(value) for key, value in environment.invocation.items()})
     prefix = f"environment.{environment.name}."
     items = [
         records.Parameter(prefix + key, {"data": value}, ENVIRONMENT_COMMENTS.get(key, ""))
@@ -310,6 +322,7 @@ class _Writer:
                     self._summary(run.idx),
                     run.environment_hexsha or self.default_hexsha,
                     run.completed,
+                    run,
                 )
             )
             if run.completed:

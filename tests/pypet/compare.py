@@ -91,6 +91,12 @@ KNOWN = [
         "run; pypet skips the overview group when it loads a trajectory, so it never sees it",
     ),
     Known(
+        r"^(overview|tree) \S*runs_provenance\b",
+        "overview/runs_provenance is ours, beside pypet's runs table: each run's environment, "
+        "host, pid, cluster job id, Snakemake attempt, start and finish; pypet does not read "
+        "overview tables it does not know, so it loads the file as before",
+    ),
+    Known(
         r"^tree \S+ dtype \((PickleResult|PickleParameter)\): pypet \|S\d+ \| ours \|S\d+$",
         "pickles: pypet's PickleResult pickles with protocol 0 and PickleParameter with 2, "
         "we use protocol 4 (binary, smaller, faster); the protocol is stored beside the data "

@@ -34,8 +34,11 @@ wildcard_constraints:
     job=r"\d{6}",
 
 
+# The invocation's environment (and git commit): only when jobs will run (never in a dry run,
+# never for "nothing to be done"), only in the main process (cluster jobs get --no-hooks), so
+# exactly one per invocation. Planning above runs at every parse, so it must not do this.
 onstart:
     try:
-        pypet_sm.environment.start(SETTINGS)
+        pypet_sm.environment.start(SETTINGS, workflow)
     except PypetSmError as error:
         raise WorkflowError(str(error)) from None

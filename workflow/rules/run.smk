@@ -3,6 +3,9 @@
 # plan file is named by a digest of everything the job computes with, so Snakemake reruns
 # exactly the jobs whose points changed (their finished runs are still skipped). Params must
 # be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
+# The attempt number is a resource, not a param: params are a rerun trigger, and a retried
+# job's attempt must not make the next invocation rerun it. The rule's log gets Snakemake's
+# view of the job; the job also writes its log into the environment's log folder (logs.py).
 
 
 rule run_job:
@@ -11,10 +14,13 @@ rule run_job:
     params:
         plan=lambda wildcards: str(PLAN.job_plan_path(int(wildcards.job))),
         package=PACKAGE_ROOT,
+    resources:
+        attempt=lambda wildcards, attempt: attempt,
     log:
         f"{LOGS}/jobs/job_{{job}}.log",
     conda:
         "../envs/pypet_sm.yaml"
     shell:
         "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
-        "python -m pypet_sm run-job --plan {params.plan:q} --manifest {output:q} > {log:q} 2>&1"
+        "python -m pypet_sm run-job --plan {params.plan:q} --manifest {output:q} "
+        "--attempt {resources.attempt} > {log:q} 2>&1"
