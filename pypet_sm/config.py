@@ -18,6 +18,7 @@ from typing import Any
 
 from . import exploration
 from . import values as value_types
+from .cluster import ResourceSettings, resource_settings
 from .errors import ConfigError, PypetSmError
 from .records import StorageSettings
 from .trajectory import Trajectory
@@ -40,6 +41,8 @@ class Settings:
     kwargs: dict[str, Any] = field(default_factory=dict)
     build: str | None = None
     runs_per_job: int | str = AUTO
+    # estimates per run: what run jobs ask a cluster for, and how long auto makes them
+    resources: ResourceSettings = field(default_factory=ResourceSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     log_folder: str = "logs"
     log_level: str = "INFO"
@@ -193,6 +196,7 @@ def load_settings(config: dict[str, Any]) -> Settings:
         kwargs=kwargs,
         build=config.get("build"),
         runs_per_job=runs_per_job,
+        resources=resource_settings(config.get("resources")),
         storage=storage_settings(config.get("storage")),
         log_folder=str(config.get("log_folder") or "logs"),
         log_level=log_level.upper(),

@@ -61,8 +61,8 @@ def versions() -> dict[str, str]:
 def settings_record(settings: Settings) -> dict[str, Any]:
     """Every option of config.yaml that is not the trajectory's content, storage included.
 
-    Lists and mappings (args, kwargs, dynamically_imported_classes) as JSON text, so pypet
-    reads them without pickles.
+    Lists and mappings (args, kwargs, dynamically_imported_classes, resources) as JSON text,
+    so pypet reads them without pickles.
     """
     values: dict[str, Any] = {
         "filename": settings.filename,
@@ -79,6 +79,7 @@ def settings_record(settings: Settings) -> dict[str, Any]:
         "git_message": settings.git_message,
         "git_fail": settings.git_fail,
         "dynamically_imported_classes": json.dumps(settings.dynamically_imported_classes),
+        "resources": json.dumps(dataclasses.asdict(settings.resources)),
     }
     values.update(dataclasses.asdict(settings.storage))
     return values

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import atomic
+from .cluster import ResourceSettings
 from .config import AUTO, Settings, build_trajectory, import_object, load_settings
 from .trajectory import Trajectory
 from .values import canonical
@@ -23,14 +24,18 @@ from .values import canonical
 KEY_VERSION = b"pypet_sm point key v1\0"
 
 # Jobs of K runs amortise the per-job cost (Snakemake scheduling and a Python process, about
-# 0.3-0.5 s) over K runs: about 2,000 runs a job keeps it below 0.25 ms a run even for
-# trivial runs. At least 8 jobs keep 8 cores busy; resume does not depend on job size (every
-# run has its own fragment). The choice ignores --cores on purpose: the same config always
-# gives the same jobs, so changing --cores never reruns jobs. Set runs_per_job for clusters
-# or many cores.
+# 0.3-0.5 s; on a cluster a submission and a queue wait too) over K runs: about 2,000 runs a
+# job keeps it below 0.25 ms a run even for trivial runs. At least 8 jobs keep 8 cores busy;
+# resume does not depend on job size (every run has its own fragment). With a run time
+# estimate (resources.seconds_per_run) jobs last about resources.job_minutes instead, and
+# never less than a minute while there are 8 of them. The choice ignores --cores and the
+# executor on purpose: the same config always gives the same jobs, so changing --cores or
+# moving between a laptop and a cluster never reruns jobs. At most 256 jobs: a cluster
+# queue is never flooded.
 AUTO_MIN_JOBS = 8
 AUTO_MAX_JOBS = 256
 AUTO_RUNS_PER_JOB = 2000
+AUTO_MIN_JOB_SECONDS = 60
 
 
 @dataclass
@@ -119,12 +124,14 @@ class Plan:
 
     @functools.cached_property
     def _static_digest(self) -> str:
-        """Everything but the explored values (which the point keys stand for)."""
+        """Everything but the explored values (which the point keys stand for). Of the
+        resources only the job size they lead to: new estimates alone rerun no job."""
         static = (
-            self.settings,
+            dataclasses.replace(self.settings, resources=None),
             [dataclasses.replace(p, explored=None) for p in self.parameters],
             self.config_items,
             self.explored_names,
+            self.runs_per_job,
         )
         return hashlib.sha1(pickle.dumps(static, protocol=5)).hexdigest()
 
@@ -188,11 +195,21 @@ def _encoded_column(prefix: bytes, column: list[Any]) -> list[bytes]:
     return [prefix + canonical(value) + b"\0" for value in column]
 
 
-def choose_runs_per_job(n_runs: int, requested: int | str) -> int:
+def choose_runs_per_job(
+    n_runs: int, requested: int | str, resources: ResourceSettings | None = None
+) -> int:
     if requested != AUTO:
         return int(requested)
-    wanted = math.ceil(n_runs / AUTO_RUNS_PER_JOB)
-    n_jobs = min(n_runs, max(AUTO_MIN_JOBS, min(AUTO_MAX_JOBS, wanted)))
+    seconds = resources.seconds_per_run if resources is not None else None
+    if seconds is None:
+        wanted = math.ceil(n_runs / AUTO_RUNS_PER_JOB)
+        n_jobs = max(AUTO_MIN_JOBS, min(AUTO_MAX_JOBS, wanted))
+    else:
+        total = n_runs * seconds
+        wanted = math.ceil(total / (60 * resources.job_minutes))
+        busy = min(AUTO_MIN_JOBS, math.ceil(total / AUTO_MIN_JOB_SECONDS))
+        n_jobs = min(AUTO_MAX_JOBS, max(1, wanted, busy))
+    n_jobs = min(n_runs, n_jobs)
     return math.ceil(n_runs / max(n_jobs, 1))
 
 
@@ -220,7 +237,7 @@ def from_trajectory(settings: Settings, traj: Trajectory) -> Plan:
         config_items=_specs(traj, "config"),
         explored_names=explored_names,
         keys=keys,
-        runs_per_job=choose_runs_per_job(len(keys), settings.runs_per_job),
+        runs_per_job=choose_runs_per_job(len(keys), settings.runs_per_job, settings.resources),
     )
     hasher = hashlib.sha1(plan._static_digest.encode())
     hasher.update("".join(keys).encode())

@@ -4,6 +4,7 @@ import os
 import sys
 from pathlib import Path
 
+import pypet_sm.cluster
 import pypet_sm.environment
 import pypet_sm.plan
 from pypet_sm.errors import PypetSmError

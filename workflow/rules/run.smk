@@ -4,8 +4,10 @@
 # exactly the jobs whose points changed (their finished runs are still skipped). Params must
 # be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
 # The attempt number is a resource, not a param: params are a rerun trigger, and a retried
-# job's attempt must not make the next invocation rerun it. The rule's log gets Snakemake's
-# view of the job; the job also writes its log into the environment's log folder (logs.py).
+# job's attempt must not make the next invocation rerun it. Threads and the other resources
+# come from config.yaml's per-run estimates (pypet_sm/cluster.py); clusters submit with them.
+# The rule's log gets Snakemake's view of the job; the job also writes its log into the
+# environment's log folder (logs.py).
 
 
 rule run_job:
@@ -14,8 +16,10 @@ rule run_job:
     params:
         plan=lambda wildcards: str(PLAN.job_plan_path(int(wildcards.job))),
         package=PACKAGE_ROOT,
+    threads: SETTINGS.resources.cpus_per_task
     resources:
         attempt=lambda wildcards, attempt: attempt,
+        **pypet_sm.cluster.run_job_resources(SETTINGS.resources, PLAN.runs_per_job),
     log:
         f"{LOGS}/jobs/job_{{job}}.log",
     conda:
