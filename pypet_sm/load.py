@@ -275,7 +275,7 @@ class LoadedTrajectory(Group):
 
     def f_get_run_provenance(self, name_or_idx: int | str) -> dict[str, Any]:
         """Where and how a run ran: environment, host, pid, cluster_job_id, attempt, start,
-        finish, runtime (`overview/runs_provenance`)."""
+        finish, runtime, cluster_node (`overview/runs_provenance`)."""
         table = self._read_provenance()
         if table is None:
             raise LoadError(f"{self.v_name} has no overview/{PROVENANCE_TABLE} table")
@@ -466,7 +466,7 @@ class LoadedTrajectory(Group):
         A pandas DataFrame when pandas is installed, else a numpy structured array. Without
         `results`, every result holding a single scalar in the first completed run is a column.
         `provenance=True` adds where and how each run ran: environment, host, pid,
-        cluster_job_id, attempt, start, finish (POSIX timestamps) and runtime.
+        cluster_job_id, attempt, start, finish (POSIX timestamps), runtime and cluster_node.
         """
         names = self.f_get_run_names()
         columns: dict[str, Any] = {"idx": np.arange(len(names)), "name": np.array(names)}
@@ -475,6 +475,9 @@ class LoadedTrajectory(Group):
             if table is None:
                 raise LoadError(f"{self.v_name} has no overview/{PROVENANCE_TABLE} table")
             for column in PROVENANCE_COLUMNS:
+                if column not in table.dtype.names:  # written before the column existed
+                    columns[column] = np.full(len(names), "")
+                    continue
                 values = table[column]
                 columns[column] = (
                     np.char.decode(values, "utf-8") if values.dtype.kind == "S" else values

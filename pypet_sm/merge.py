@@ -78,6 +78,7 @@ def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[Ru
             pid=body.get("pid", 0),
             cluster_job_id=body.get("cluster_job_id", ""),
             attempt=body.get("attempt", 0),
+            cluster_node=body.get("cluster_node", ""),
         )
 
 

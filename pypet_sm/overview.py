@@ -199,6 +199,7 @@ PROVENANCE_DESCRIPTION = {
     "start": tables.FloatCol(pos=7),
     "finish": tables.FloatCol(pos=8),
     "runtime": tables.StringCol(RUNTIME_LENGTH, pos=9),
+    "cluster_node": tables.StringCol(NAME_LENGTH, pos=10),  # SLURMD_NODENAME; "" elsewhere
 }
 
 
@@ -421,6 +422,7 @@ class OverviewWriter:
                 record.start,
                 record.finish,
                 runtime,
+                _cut_repeated(record.cluster_node, NAME_LENGTH),
             )
         self.runs.append(data)
         self.provenance.append(provenance)

@@ -52,6 +52,7 @@ class RunRecord:
     pid: int = 0
     cluster_job_id: str = ""  # SLURM_JOB_ID and the like; "" when not in a batch system
     attempt: int = 0  # Snakemake's attempt number of the run job (retries count up)
+    cluster_node: str = ""  # the batch system's node name (SLURMD_NODENAME)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import atomic, classes, environment, fragment, logs
+from . import atomic, classes, cluster, environment, fragment, logs
 from . import values as value_types
 from .config import import_object
 from .errors import PypetSmError, TrajectoryError
@@ -240,6 +240,7 @@ def _compute(
     function = import_object(settings.job, "job")
     traj = SingleRun(plan)
     host, pid, cluster_id = socket.gethostname(), os.getpid(), cluster_job_id()
+    node = cluster.node_name()
     columns = plan.explored_columns()
     outside_runs = logs.context()
     for shard in {paths[idx].parent for idx in todo}:
@@ -269,6 +270,7 @@ def _compute(
             "host": host,
             "pid": pid,
             "cluster_job_id": cluster_id,
+            "cluster_node": node,
             "attempt": job.attempt,
             "environment": job.environment,
             "parameters": run_values,

@@ -124,7 +124,7 @@ def test_runs_provenance_rows_follow_the_runs_table(tmp_path):
     parameters = [records.Parameter("x", {"data": 0.0}, "", None, [1.0, 2.0, 3.0])]
     ran = run(1, z=1.5)
     ran.environment, ran.host, ran.pid = "environment_abcdef0_2024_01_31_12h00m00s", "node7", 42
-    ran.cluster_job_id, ran.attempt = "123", 2
+    ran.cluster_job_id, ran.attempt, ran.cluster_node = "123", 2, "n007"
     path = tmp_path / "provenance.hdf5"
     write_trajectory(path, record(parameters, [ran]))
     with pypet_sm.load_trajectory(path) as traj:
@@ -143,5 +143,7 @@ def test_runs_provenance_rows_follow_the_runs_table(tmp_path):
             "start": 1.7e9,
             "finish": 1.7e9 + 1,
             "runtime": "0:00:01",
+            "cluster_node": "n007",
         }
+        assert list(table["cluster_node"]) == ["", "n007", ""]
         assert traj.f_get_run_provenance(0)["environment"] == ""
