@@ -51,6 +51,11 @@ class ResourceSettings:
             minutes += STARTUP_MINUTES
         return minutes * attempt
 
+    def walltime(self, runs: int, attempt: int = 1) -> str:
+        """The run time as HH:MM:SS, for batch systems that want it so (PBS, SGE)."""
+        minutes = self.runtime_minutes(runs, attempt)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+
     def mem_mb(self, attempt: int = 1) -> int:
         """Memory of a run job (one run at a time), more for a retry (as after an OOM kill)."""
         return (JOB_BASE_MB + self.mem_mb_per_run) * attempt
@@ -85,10 +90,12 @@ def resource_settings(section: Any) -> ResourceSettings:
 
 
 def run_job_resources(settings: ResourceSettings, runs_per_job: int) -> dict[str, Any]:
-    """The run rule's Snakemake resources: runtime (minutes) and mem_mb grow with the
-    attempt; cpus_per_task; account and partition from SBATCH_ACCOUNT / SBATCH_PARTITION."""
+    """The run rule's Snakemake resources: runtime (minutes; also as walltime HH:MM:SS for
+    cluster-generic submit commands) and mem_mb grow with the attempt; cpus_per_task;
+    account and partition from SBATCH_ACCOUNT / SBATCH_PARTITION."""
     resources: dict[str, Any] = {
         "runtime": lambda wildcards, attempt: settings.runtime_minutes(runs_per_job, attempt),
+        "walltime": lambda wildcards, attempt: settings.walltime(runs_per_job, attempt),
         "mem_mb": lambda wildcards, attempt: settings.mem_mb(attempt),
         "cpus_per_task": settings.cpus_per_task,
     }

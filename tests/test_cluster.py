@@ -48,6 +48,7 @@ def test_job_resources_scale_with_runs_per_job_and_attempt():
     assert estimates.runtime_minutes(100, attempt=2) == 24
     assert estimates.runtime_minutes(1) == 3
     assert estimates.mem_mb() == 800 and estimates.mem_mb(attempt=3) == 2400
+    assert estimates.walltime(100) == "00:12:00" and estimates.walltime(1000, 2) == "03:24:00"
     unknown = cluster.ResourceSettings()
     assert unknown.runtime_minutes(5000) == cluster.UNKNOWN_RUNTIME_MINUTES
 
@@ -116,7 +117,7 @@ def test_run_jobs_get_the_resources_snakemake_submits(project):
     assert len(jobs) == 2
     for resources in jobs:
         # 1.5 x 3 runs x 40 s = 3 min, plus 2; 1500 + 500 MB; 2 cores
-        assert resources["runtime"] == "5", resources
+        assert resources["runtime"] == "5" and resources["walltime"] == "00:05:00", resources
         assert resources["mem_mb"] == "2000" and resources["cpus_per_task"] == "2"
     assert "threads: 2" in dry.stdout
 
