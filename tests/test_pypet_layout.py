@@ -147,3 +147,22 @@ def test_runs_provenance_rows_follow_the_runs_table(tmp_path):
         }
         assert list(table["cluster_node"]) == ["", "n007", ""]
         assert traj.f_get_run_provenance(0)["environment"] == ""
+
+
+def test_provenance_written_before_the_node_column_reads_as_empty(tmp_path):
+    parameters = [records.Parameter("x", {"data": 0.0}, "", None, [1.0, 2.0])]
+    ran = run(0, z=1.5)
+    ran.cluster_job_id = "77"
+    path = tmp_path / "old.hdf5"
+    write_trajectory(path, record(parameters, [ran, run(1, z=2.5)]))
+    with tables.open_file(str(path), "r+") as h5:  # the table as files before it had the node
+        old = h5.get_node("/layout/overview/runs_provenance")
+        rows, description = old.read(), dict(old.coldescrs)
+        description.pop("cluster_node")
+        old.remove()
+        table = h5.create_table("/layout/overview", "runs_provenance", description)
+        table.append([tuple(row[name] for name in table.colnames) for row in rows])
+    with pypet_sm.load_trajectory(path) as traj:
+        table = traj.runs_table(provenance=True)
+        assert list(table["cluster_job_id"]) == ["77", ""]
+        assert list(table["cluster_node"]) == ["", ""]
