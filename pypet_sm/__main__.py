@@ -17,6 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     run_job = commands.add_parser("run-job", help="compute the runs of one job of a plan")
     run_job.add_argument("--plan", required=True, help="the job's plan file")
     run_job.add_argument("--manifest", required=True, help="manifest path (the rule's output)")
+    run_job.add_argument("--retry-token", default="", help="token of the job's failure record")
     merge = commands.add_parser("merge", help="merge all fragments into the trajectory file")
     merge.add_argument("--plan", required=True)
     merge.add_argument("--output", required=True, help="trajectory HDF5 file")
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "run-job":
             from .run import run_job
 
-            run_job(plan, arguments.manifest)
+            run_job(plan, arguments.manifest, arguments.retry_token)
         else:
             from .merge import merge
 

@@ -149,6 +149,8 @@ def load_settings(config: dict[str, Any]) -> Settings:
         raise ConfigError(
             "runs_per_job", f"expected 'auto' or an integer >= 1, got {runs_per_job!r}"
         )
+    if not isinstance(config.get("keep_going", False), bool):
+        raise ConfigError("keep_going", f"expected true or false, got {config['keep_going']!r}")
     git = config.get("git") or {}
     if not isinstance(git, dict):
         raise ConfigError("git", f"expected a mapping, got {git!r}")

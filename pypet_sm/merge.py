@@ -23,17 +23,29 @@ logger = logging.getLogger("pypet_sm.merge")
 
 
 def _check_fragments(plan: Plan, paths: list[Path]) -> set[str]:
-    """Names of the environments that computed the runs; error when a run is not done."""
+    """Names of the environments that computed the runs; error when a run is not done.
+
+    Failed runs are merged (marked not completed): their jobs only succeed when the workflow
+    keeps going past failed runs.
+    """
     missing, failed, environments = [], [], set()
     for idx, (key, path) in enumerate(zip(plan.keys, paths, strict=True)):
         header = fragment.read_header(path)
         if header is None or header["key"] != key:
             missing.append((idx, path))
-        elif header["status"] != fragment.COMPLETED:
-            failed.append((idx, path))
         else:
+            if header["status"] != fragment.COMPLETED:
+                failed.append(run_name(idx))
             environments.add(header["environment"])
-    problems = [("has no completed fragment", missing), ("failed", failed)]
+    if failed:
+        shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
+        logger.warning(
+            "%d runs failed (%s): merged with completed = 0, their errors in "
+            "overview/failed_runs; the next snakemake invocation computes them again",
+            len(failed),
+            shown,
+        )
+    problems = [("has no completed fragment", missing)]
     lines = [
         f"{len(found)} runs {what}, e.g. " + ", ".join(f"{run_name(i)} ({p})" for i, p in found[:3])
         for what, found in problems
@@ -61,15 +73,17 @@ def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[Ru
                 f"fragment of {run_name(idx)} is unreadable ({path}): {error}; delete it and "
                 "run snakemake again to recompute that run"
             ) from None
+        completed = header["status"] == fragment.COMPLETED
         yield RunRecord(
             idx=idx,
             name=run_name(idx),
             start=body["start"],
             finish=body["finish"],
-            completed=True,
-            results=_items(body["results"]),
-            derived_parameters=_items(body["derived_parameters"]),
+            completed=completed,
+            results=_items(body["results"]) if completed else [],
+            derived_parameters=_items(body["derived_parameters"]) if completed else [],
             environment_hexsha=hexshas.get(header["environment"]),
+            error=None if completed else (body.get("exception") or "", body.get("traceback") or ""),
         )
 
 

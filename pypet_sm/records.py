@@ -46,6 +46,7 @@ class RunRecord:
     results: list[Item] = field(default_factory=list)
     derived_parameters: list[Item] = field(default_factory=list)
     environment_hexsha: str | None = None  # environment that ran it; None: the last environment
+    error: tuple[str, str] | None = None  # a failed run's (exception, traceback)
 
 
 @dataclass

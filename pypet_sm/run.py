@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import atomic, environment, fragment
+from . import atomic, environment, failures, fragment
 from . import values as value_types
 from .config import import_object
 from .errors import PypetSmError, TrajectoryError
@@ -219,11 +219,12 @@ def _compute(plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path)
         traj.start_run(idx, run_values)
         start = time.time()
         called = time.perf_counter()
-        error = None
+        error = exception = None
         try:
             function(traj, *settings.args, **settings.kwargs)
-        except Exception:
+        except Exception as raised:
             error = traceback.format_exc()
+            exception = f"{type(raised).__name__}: {raised}"
         stats.in_function += time.perf_counter() - called
         body = {
             "idx": idx,
@@ -236,34 +237,62 @@ def _compute(plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path)
             "results": traj.collected("results"),
             "derived_parameters": traj.collected("derived_parameters"),
             "traceback": error,
+            "exception": exception,
         }
         status = fragment.COMPLETED if error is None else fragment.FAILED
         try:
             fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
         except (pickle.PicklingError, TypeError, AttributeError) as write_error:
-            error = f"results of {traj.v_crun} cannot be pickled: {write_error}"
+            exception = error = _unpicklable(traj, write_error)
             status = fragment.FAILED
-            body.update(results=[], derived_parameters=[], traceback=error)
+            body.update(results=[], derived_parameters=[], traceback=error, exception=error)
             fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
         if error is None:
             stats.completed += 1
         else:
-            stats.failed.append(traj.v_crun)
+            stats.failed.append(
+                {"idx": idx, "name": traj.v_crun, "exception": exception, "parameters": run_values}
+            )
             logger.error(
-                "%s (idx %d, point %s) failed:\n%s", traj.v_crun, idx, plan.key(idx), error
+                "%s (idx %d, point %s, parameters %s) failed:\n%s",
+                traj.v_crun,
+                idx,
+                plan.key(idx),
+                run_values,
+                error,
             )
     return stats
+
+
+def _unpicklable(traj: SingleRun, error: Exception) -> str:
+    """Which result or derived parameter of the run cannot be pickled, and why."""
+    bad = []
+    for branch in ("results", "derived_parameters"):
+        for name, values, _, _ in traj.collected(branch):
+            for key, value in values.items():
+                try:
+                    pickle.dumps(value, protocol=5)
+                except Exception as value_error:
+                    shown = name if key in (name.rpartition(".")[2], "data") else f"{name}.{key}"
+                    kind = branch[:-1].replace("_", " ")
+                    bad.append(f"{kind} {shown!r} ({type(value).__name__}: {value_error})")
+    what = ", ".join(bad) or f"the run's data ({error})"
+    return f"{traj.v_crun}: cannot store {what}: it cannot be pickled"
 
 
 @dataclasses.dataclass
 class RunStats:
     completed: int = 0
-    failed: list[str] = dataclasses.field(default_factory=list)
+    failed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     in_function: float = 0.0
 
 
-def run_job(plan: Plan, manifest: Path) -> RunStats:
-    """Compute the runs of a job's plan that have no completed fragment; write the manifest."""
+def run_job(plan: Plan, manifest: Path, retry_token: str = "") -> RunStats:
+    """Compute the runs of a job's plan that have no completed fragment; write the manifest.
+
+    `retry_token` is the token of the job's failure record when Snakemake started it (see
+    `failures`).
+    """
     job_started = time.perf_counter()
     runs = plan.runs
     label = f"runs {runs.start}-{runs.stop - 1}"
@@ -273,13 +302,21 @@ def run_job(plan: Plan, manifest: Path) -> RunStats:
         todo = [idx for idx in runs if not fragment.is_completed(paths[idx], plan.key(idx))]
         logger.info("job of %s: %d already done", label, len(runs) - len(todo))
         stats = _compute(plan, todo, paths, tmp_dir) if todo else RunStats()
+    state = plan.settings.trajectory_state
     if stats.failed:
-        shown = ", ".join(stats.failed[:10]) + (" ..." if len(stats.failed) > 10 else "")
-        raise RunFailures(
-            f"job of {label}: {len(stats.failed)} of {len(runs)} runs failed ({shown}); "
+        failures.write_record(state, runs.start, plan.digest, stats.failed)
+        names = [run["name"] for run in stats.failed]
+        shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+        message = (
+            f"job of {label}: {len(names)} of {len(runs)} runs failed ({shown}); "
             f"tracebacks are in {plan.settings.log_dir}/warnings_and_errors.txt; finished runs "
             "are kept and a rerun computes only the failed ones"
         )
+        if not failures.keep_going():
+            raise RunFailures(message)
+        logger.warning("%s; keep going: they are merged as not completed", message)
+    else:
+        failures.clear_record(state, runs.start, retry_token)
     record = {
         "first_run": runs.start,
         "last_run": runs.stop - 1,
@@ -287,6 +324,7 @@ def run_job(plan: Plan, manifest: Path) -> RunStats:
         "runs": len(runs),
         "skipped": len(runs) - len(todo),
         "completed": stats.completed,
+        "failed": len(stats.failed),
         # measured in this process, so benchmarks can tell framework time from user time
         "seconds_total": time.perf_counter() - job_started,
         "seconds_in_function": stats.in_function,

@@ -5,11 +5,20 @@ import sys
 from pathlib import Path
 
 import pypet_sm.environment
+import pypet_sm.failures
 import pypet_sm.plan
+import pypet_sm.workflow_lock
 from pypet_sm.errors import PypetSmError
+from snakemake_interface_executor_plugins.settings import ExecMode
 from snakemake.exceptions import WorkflowError
 
+# the main snakemake process (not a cluster job's inner snakemake) locks the folder
+MAIN_PROCESS = workflow.exec_mode == ExecMode.DEFAULT
 try:
+    if MAIN_PROCESS:
+        WORKFLOW_LOCK = pypet_sm.workflow_lock.acquire()
+        if pypet_sm.workflow_lock.remove_stale_snakemake_locks():
+            print("pypet_sm: removed the lock of an earlier snakemake that was killed")
     PLAN = pypet_sm.plan.from_config(config)
     pypet_sm.plan.save(PLAN)
 except PypetSmError as error:
@@ -20,6 +29,22 @@ STATE = str(SETTINGS.trajectory_state)
 LOGS = str(SETTINGS.log_dir)
 TRAJECTORY_FILE = SETTINGS.filename
 JOBS = [f"{job:06d}" for job in range(PLAN.n_jobs)]
+
+
+# a job with failed runs gets a new token, so Snakemake runs it again next time (failures.py)
+RETRY_TOKENS = pypet_sm.failures.tokens(SETTINGS.trajectory_state)
+
+
+def retry_token(wildcards):
+    return RETRY_TOKENS.get(int(wildcards.job) * PLAN.runs_per_job, "")
+
+
+def job_log(job):
+    return f"{LOGS}/jobs/job_{job:06d}.log"
+
+
+if config.get("keep_going"):
+    os.environ[pypet_sm.failures.KEEP_GOING_ENV] = "1"
 PACKAGE_ROOT = str(Path(pypet_sm.__file__).parent.parent)
 # Jobs call `python`: the interpreter running Snakemake comes first on PATH, so a venv works
 # without activating it; with --sdm conda the job's environment is put before it.
@@ -35,7 +60,15 @@ wildcard_constraints:
 
 
 onstart:
+    if workflow.execution_settings.keep_going:
+        os.environ[pypet_sm.failures.KEEP_GOING_ENV] = "1"
     try:
         pypet_sm.environment.start(SETTINGS)
     except PypetSmError as error:
         raise WorkflowError(str(error)) from None
+
+
+onerror:
+    message = pypet_sm.failures.summary(PLAN, job_log)
+    if message:
+        print(message, file=sys.stderr)

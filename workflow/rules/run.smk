@@ -2,7 +2,9 @@
 # fragments are not declared outputs, so a failed job never deletes finished runs. The job's
 # plan file is named by a digest of everything the job computes with, so Snakemake reruns
 # exactly the jobs whose points changed (their finished runs are still skipped). Params must
-# be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
+# be plain strings: Snakemake leaves other types (such as Path) out of its rerun check. The
+# retry token changes when runs of the job failed, so the next invocation computes them again
+# even when the job kept going and wrote its manifest.
 
 
 rule run_job:
@@ -11,10 +13,12 @@ rule run_job:
     params:
         plan=lambda wildcards: str(PLAN.job_plan_path(int(wildcards.job))),
         package=PACKAGE_ROOT,
+        retry=retry_token,
     log:
         f"{LOGS}/jobs/job_{{job}}.log",
     conda:
         "../envs/pypet_sm.yaml"
     shell:
         "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
-        "python -m pypet_sm run-job --plan {params.plan:q} --manifest {output:q} > {log:q} 2>&1"
+        "python -m pypet_sm run-job --plan {params.plan:q} --manifest {output:q} "
+        "--retry-token={params.retry:q} > {log:q} 2>&1"
