@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import environment, fragment
+from . import manifest as manifests
 from .atomic import atomic_path
 from .errors import FragmentError
 from .plan import Plan, run_name
@@ -22,21 +23,60 @@ from .records import Item, Parameter, RunRecord, TrajectoryRecord
 logger = logging.getLogger("pypet_sm.merge")
 
 
-def _check_fragments(plan: Plan, paths: list[Path]) -> set[str]:
-    """Names of the environments that computed the runs; error when a run is not done.
-
-    Failed runs are merged (marked not completed): their jobs only succeed when the workflow
-    keeps going past failed runs.
-    """
-    missing, failed, environments = [], [], set()
+def _scan(plan: Plan, paths: list[Path]) -> tuple[dict[int, list[str]], list[str], set[str]]:
+    """Check every manifest and fragment: (jobs to repair -> what is wrong, failed runs,
+    names of the environments that computed the runs)."""
+    state = plan.settings.trajectory_state
+    broken: dict[int, list[str]] = {}
+    for job in range(plan.n_jobs):
+        runs = plan.job_runs(job)
+        problem = manifests.problem(
+            manifests.path(state, job), plan.job_digest(job), runs.start, runs.stop - 1
+        )
+        if problem:
+            first, last = runs.start, runs.stop - 1
+            broken.setdefault(job, []).append(f"manifest of runs {first}-{last}: {problem}")
+    failed, environments = [], set()
     for idx, (key, path) in enumerate(zip(plan.keys, paths, strict=True)):
-        header = fragment.read_header(path)
-        if header is None or header["key"] != key:
-            missing.append((idx, path))
-        else:
-            if header["status"] != fragment.COMPLETED:
-                failed.append(run_name(idx))
+        status, reason, header = fragment.inspect(path, key)
+        if header is not None:
             environments.add(header["environment"])
+            if status == fragment.FAILED:
+                failed.append(run_name(idx))
+            continue
+        what = f"{run_name(idx)}: fragment {path} is {status}" + (f" ({reason})" if reason else "")
+        broken.setdefault(idx // plan.runs_per_job, []).append(what)
+    return broken, failed, environments
+
+
+def _check_fragments(plan: Plan, paths: list[Path]) -> set[str]:
+    """Names of the environments that computed the runs, after repairing what is broken.
+
+    Any job with a missing, damaged or foreign manifest or fragment is run again here; it
+    skips its runs whose fragments are valid, so only the runs whose fragment is bad are
+    computed again and nothing damaged is ever merged. Failed runs are merged (marked not
+    completed): their jobs only succeed when the workflow keeps going past failed runs.
+    """
+    from .run import run_job
+
+    broken, failed, environments = _scan(plan, paths)
+    for job, problems in broken.items():
+        for problem in problems[:20]:
+            logger.warning("%s", problem)
+        if len(problems) > 20:
+            logger.warning("... and %d more problems in that job", len(problems) - 20)
+        runs = plan.job_runs(job)
+        logger.warning(
+            "computing job of runs %d-%d again before merging", runs.start, runs.stop - 1
+        )
+        run_job(plan.job_plan(job), manifests.path(plan.settings.trajectory_state, job))
+    if broken:
+        still, failed, environments = _scan(plan, paths)
+        if still:
+            raise FragmentError(
+                "cannot merge: still broken after computing again: "
+                + "; ".join(next(iter(still.values()))[:3])
+            )
     if failed:
         shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
         logger.warning(
@@ -44,16 +84,6 @@ def _check_fragments(plan: Plan, paths: list[Path]) -> set[str]:
             "overview/failed_runs; the next snakemake invocation computes them again",
             len(failed),
             shown,
-        )
-    problems = [("has no completed fragment", missing)]
-    lines = [
-        f"{len(found)} runs {what}, e.g. " + ", ".join(f"{run_name(i)} ({p})" for i, p in found[:3])
-        for what, found in problems
-        if found
-    ]
-    if lines:
-        raise FragmentError(
-            "cannot merge: " + "; ".join(lines) + ". Run snakemake again to compute them."
         )
     return environments
 
@@ -68,10 +98,10 @@ def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[Ru
     for idx, path in enumerate(paths):
         try:
             header, body = fragment.read(path)
-        except Exception as error:  # damaged after the header check: say which file
+        except Exception as error:  # damaged after the check: say which file
             raise FragmentError(
-                f"fragment of {run_name(idx)} is unreadable ({path}): {error}; delete it and "
-                "run snakemake again to recompute that run"
+                f"fragment of {run_name(idx)} ({path}) was damaged during the merge: {error}; "
+                "run snakemake again to compute that run again"
             ) from None
         completed = header["status"] == fragment.COMPLETED
         yield RunRecord(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import json
 import logging
 import os
 import pickle
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import atomic, environment, failures, fragment
+from . import manifest as manifests
 from . import values as value_types
 from .config import import_object
 from .errors import PypetSmError, TrajectoryError
@@ -287,6 +287,25 @@ class RunStats:
     in_function: float = 0.0
 
 
+def _todo(plan: Plan, paths: dict[int, Path]) -> list[int]:
+    """Runs without a valid completed fragment; damaged or foreign fragments are named."""
+    todo = []
+    for idx in plan.runs:
+        state, reason = fragment.check(paths[idx], plan.key(idx))
+        if state == fragment.COMPLETED:
+            continue
+        todo.append(idx)
+        if state in (fragment.DAMAGED, fragment.FOREIGN):
+            logger.warning(
+                "%s: its fragment %s is %s (%s); computing the run again",
+                run_name(idx),
+                paths[idx],
+                state,
+                reason,
+            )
+    return todo
+
+
 def run_job(plan: Plan, manifest: Path, retry_token: str = "") -> RunStats:
     """Compute the runs of a job's plan that have no completed fragment; write the manifest.
 
@@ -299,7 +318,7 @@ def run_job(plan: Plan, manifest: Path, retry_token: str = "") -> RunStats:
     directory = fragment.fragment_dir(plan.settings.trajectory_state)
     paths = {idx: fragment.fragment_path(directory, plan.key(idx)) for idx in runs}
     with _job_directory(plan) as tmp_dir:
-        todo = [idx for idx in runs if not fragment.is_completed(paths[idx], plan.key(idx))]
+        todo = _todo(plan, paths)
         logger.info("job of %s: %d already done", label, len(runs) - len(todo))
         stats = _compute(plan, todo, paths, tmp_dir) if todo else RunStats()
     state = plan.settings.trajectory_state
@@ -329,7 +348,7 @@ def run_job(plan: Plan, manifest: Path, retry_token: str = "") -> RunStats:
         "seconds_total": time.perf_counter() - job_started,
         "seconds_in_function": stats.in_function,
     }
-    atomic.write_text(manifest, json.dumps(record))
+    atomic.write_text(manifest, manifests.dumps(record))
     logger.info(
         "job of %s done: %d computed, %d skipped", label, stats.completed, record["skipped"]
     )

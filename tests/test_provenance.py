@@ -110,6 +110,7 @@ def sometimes_fails(traj):
     assert "job of runs 0-1" in main
     assert "run_00000001" in warnings and "run one is broken" in warnings
     assert "INFO" not in warnings
+    # the failed job stops the workflow, so a job not started by then has no log
     job_logs = sorted((logs / "jobs").glob("job_*.log"))
-    assert len(job_logs) == 3
+    assert 1 <= len(job_logs) <= 3 and job_logs[0].name == "job_000000.log"
     assert "run one is broken" in job_logs[0].read_text()
