@@ -11,6 +11,7 @@ import importlib
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -232,4 +233,11 @@ def build_trajectory(config: dict[str, Any], settings: Settings | None = None) -
             hook(traj)
         except PypetSmError as error:
             raise ConfigError("build", f"{settings.build}: {error}") from None
+        except Exception as error:  # the user's hook may fail in any way: say where
+            frame = traceback.extract_tb(error.__traceback__)[-1]
+            raise ConfigError(
+                "build",
+                f"{settings.build} raised {type(error).__name__}: {error} "
+                f"(at {frame.filename}:{frame.lineno})",
+            ) from None
     return traj

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import environment, fragment
+from . import environment, fragment, validate
 from . import manifest as manifests
 from .atomic import atomic_path
 from .errors import FragmentError
@@ -148,10 +148,12 @@ def merge(plan: Plan, output: str | Path) -> Path:
     from .trajectory_file import write_trajectory
 
     started = time.perf_counter()
-    record = trajectory_record(plan)
     output = Path(output)
+    validate.existing_trajectory(output, plan.settings.name, plan.settings.trajectory_state)
+    record = trajectory_record(plan)
     with atomic_path(output) as tmp:
         write_trajectory(tmp, record)
+    validate.record_written(plan.settings.trajectory_state, output)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     logger.info(
         "merged %d runs into %s in %.2f s, peak memory %.0f MB",

@@ -30,7 +30,7 @@ from . import manifest as manifests
 from . import values as value_types
 from .config import import_object
 from .errors import PypetSmError, TrajectoryError
-from .naming import Group, Leaf, NamingError
+from .naming import Group, Leaf, NamingError, check_natural_name
 from .plan import Plan, run_name
 
 logger = logging.getLogger("pypet_sm.run")
@@ -152,6 +152,7 @@ class SingleRun(Group):
             values = {"data": value}
         leaf = Leaf(full_name, values, comment, class_name)
         try:
+            check_natural_name(name)
             self.add_leaf(full_name, leaf)
         except NamingError as error:
             raise TrajectoryError(f"{self.v_crun}: cannot add {name!r}: {error}") from None
