@@ -32,5 +32,5 @@ include: "workflow/rules/merge.smk"
 
 rule all:
     input:
-        TRAJECTORY_FILE,
+        MERGED,
     default_target: True

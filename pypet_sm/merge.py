@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import environment, fragment, validate
+from . import cleanup, environment, fragment, validate
 from . import manifest as manifests
 from .atomic import atomic_path
 from .errors import FragmentError
@@ -144,12 +144,15 @@ def trajectory_record(plan: Plan) -> TrajectoryRecord:
 
 
 def merge(plan: Plan, output: str | Path) -> Path:
-    """Write the trajectory file of `plan` to `output` atomically."""
+    """Write the trajectory file of `plan` to `output` atomically, then the merge record
+    (`validate.merge_record`, the merge rule's output)."""
     from .trajectory_file import write_trajectory
 
     started = time.perf_counter()
     output = Path(output)
     validate.existing_trajectory(output, plan.settings.name, plan.settings.trajectory_state)
+    if cleanup.merge_temps(output):
+        logger.info("removed the temp file of an earlier merge that was killed")
     record = trajectory_record(plan)
     with atomic_path(output) as tmp:
         write_trajectory(tmp, record)

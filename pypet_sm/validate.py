@@ -95,21 +95,32 @@ def _writable_directory(directory: Path, field: str) -> None:
         ) from None
 
 
-WRITTEN = "written.json"
+WRITTEN = "merged.json"
+
+
+def merge_record(trajectory_state: Path) -> Path:
+    """The merge rule's output: a record of the trajectory file the merge wrote.
+
+    The trajectory file itself is not a Snakemake output: Snakemake deletes a job's outputs
+    before it runs the job, so a merge that is killed or fails (full disk) would leave no
+    trajectory file at all. The merge replaces the file atomically and then writes this.
+    """
+    return Path(trajectory_state) / WRITTEN
 
 
 def record_written(trajectory_state: Path, path: Path) -> None:
-    """Note the file the merge just wrote, so the next check need not open it."""
+    """Note the file the merge just wrote (the merge rule's output)."""
     from . import atomic
 
     stat = path.stat()
     record = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    atomic.write_text(Path(trajectory_state) / WRITTEN, json.dumps(record), fsync=False)
+    atomic.write_text(merge_record(trajectory_state), json.dumps(record))
 
 
-def _written_by_us(trajectory_state: Path, path: Path) -> bool:
+def written_by_us(trajectory_state: Path, path: Path) -> bool:
+    """Whether `path` is, unchanged, the file the last merge wrote."""
     try:
-        record = json.loads((Path(trajectory_state) / WRITTEN).read_text())
+        record = json.loads(merge_record(trajectory_state).read_text())
         stat = path.stat()
     except (OSError, ValueError):
         return False
@@ -120,11 +131,21 @@ def _written_by_us(trajectory_state: Path, path: Path) -> bool:
     }
 
 
+def forget_changed_trajectory(trajectory_state: Path, path: Path) -> bool:
+    """Remove the merge record when the trajectory file is gone or changed, so Snakemake
+    merges again; True when it did."""
+    record = merge_record(trajectory_state)
+    if record.exists() and not written_by_us(trajectory_state, path):
+        record.unlink()
+        return True
+    return False
+
+
 def existing_trajectory(path: Path, name: str, trajectory_state: Path | None = None) -> None:
     """Raise PypetSmError unless `path` is absent or an HDF5 file holding trajectory `name`."""
     if not path.exists():
         return
-    if trajectory_state is not None and _written_by_us(trajectory_state, path):
+    if trajectory_state is not None and written_by_us(trajectory_state, path):
         return
     if path.is_dir():
         raise PypetSmError(f"the trajectory file {path} is a folder; choose another filename")

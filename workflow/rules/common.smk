@@ -4,9 +4,11 @@ import os
 import sys
 from pathlib import Path
 
+import pypet_sm.cleanup
 import pypet_sm.environment
 import pypet_sm.failures
 import pypet_sm.plan
+import pypet_sm.validate
 import pypet_sm.workflow_lock
 from pypet_sm.errors import PypetSmError
 from snakemake_interface_executor_plugins.settings import ExecMode
@@ -20,6 +22,8 @@ try:
         if pypet_sm.workflow_lock.remove_stale_snakemake_locks():
             print("pypet_sm: removed the lock of an earlier snakemake that was killed")
     PLAN = pypet_sm.plan.from_config(config)
+    if MAIN_PROCESS:
+        pypet_sm.cleanup.state_temps(PLAN.settings.trajectory_state)
     pypet_sm.plan.save(PLAN)
 except PypetSmError as error:
     raise WorkflowError(str(error)) from None
@@ -28,6 +32,12 @@ SETTINGS = PLAN.settings
 STATE = str(SETTINGS.trajectory_state)
 LOGS = str(SETTINGS.log_dir)
 TRAJECTORY_FILE = SETTINGS.filename
+# the merge's output is a record of the file it wrote, not the file (see validate.merge_record)
+MERGED = str(pypet_sm.validate.merge_record(SETTINGS.trajectory_state))
+if MAIN_PROCESS and pypet_sm.validate.forget_changed_trajectory(
+    SETTINGS.trajectory_state, Path(TRAJECTORY_FILE)
+):
+    print(f"pypet_sm: {TRAJECTORY_FILE} is missing or was changed; it is merged again")
 JOBS = [f"{job:06d}" for job in range(PLAN.n_jobs)]
 
 
