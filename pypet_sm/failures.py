@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import uuid
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,59 @@ def summary(plan, job_log, limit: int = 20) -> str:
             "config) to merge the trajectory with the failed runs marked completed = 0.",
         ]
     )
+
+
+def merge_failure(merge_log: Path, since: float) -> str:
+    """The error a merge that ran since `since` (a time) logged last, or ''."""
+    try:
+        if Path(merge_log).stat().st_mtime < since:
+            return ""
+        lines = Path(merge_log).read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    errors = [line for line in lines if " ERROR " in line]
+    if not errors:
+        return ""
+    message = errors[-1].split(" ERROR ", 1)[1]
+    if message.startswith("[") and "] " in message:  # the process id
+        message = message.split("] ", 1)[1]
+    return f"pypet_sm: the merge failed: {message}"
+
+
+def failed_runs(trajectory_file: str | os.PathLike) -> list[dict[str, Any]]:
+    """The failed runs a trajectory file was merged with (`keep_going`): idx, name,
+    exception and traceback per run, from its `overview/failed_runs` table ([] if none)."""
+    import tables
+
+    with tables.open_file(str(trajectory_file), "r") as h5:
+        found = []
+        for group in h5.root._v_groups.values():
+            overview = getattr(group, "overview", None)
+            if overview is None or "failed_runs" not in overview:
+                continue
+            for row in overview.failed_runs.read():
+                found.append(
+                    {
+                        "idx": int(row["idx"]),
+                        "name": row["name"].decode(),
+                        "exception": row["exception"].decode(errors="replace"),
+                        "traceback": row["traceback"].decode(errors="replace"),
+                    }
+                )
+        return found
+
+
+def unpicklable(traj, error: Exception) -> str:
+    """Which result or derived parameter of the run cannot be pickled, and why."""
+    bad = []
+    for branch in ("results", "derived_parameters"):
+        for name, values, _, _ in traj.collected(branch):
+            for key, value in values.items():
+                try:
+                    pickle.dumps(value, protocol=5)
+                except Exception as value_error:
+                    shown = name if key in (name.rpartition(".")[2], "data") else f"{name}.{key}"
+                    kind = branch[:-1].replace("_", " ")
+                    bad.append(f"{kind} {shown!r} ({type(value).__name__}: {value_error})")
+    what = ", ".join(bad) or f"the run's data ({error})"
+    return f"{traj.v_crun}: cannot store {what}: it cannot be pickled"

@@ -130,3 +130,23 @@ def read(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Checked header and body; raises OSError or DamagedFragment."""
     header, body = _load(path, with_body=True)
     return header, body
+
+
+def to_compute(runs, key, paths, name, logger) -> list[int]:
+    """The runs (indices) without a valid completed fragment; damaged or foreign fragments
+    are named in the log. `key(idx)`, `paths[idx]` and `name(idx)` describe each run."""
+    todo = []
+    for idx in runs:
+        state, reason = check(paths[idx], key(idx))
+        if state == COMPLETED:
+            continue
+        todo.append(idx)
+        if state in (DAMAGED, FOREIGN):
+            logger.warning(
+                "%s: its fragment %s is %s (%s); computing the run again",
+                name(idx),
+                paths[idx],
+                state,
+                reason,
+            )
+    return todo

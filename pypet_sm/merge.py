@@ -7,7 +7,9 @@ file and renames it into place: a crash leaves the previous file untouched.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import resource
 import time
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from pathlib import Path
 from . import cleanup, environment, fragment, validate
 from . import manifest as manifests
 from .atomic import atomic_path
-from .errors import FragmentError
+from .errors import FragmentError, PypetSmError
 from .plan import Plan, run_name
 from .records import Item, Parameter, RunRecord, TrajectoryRecord
 
@@ -143,9 +145,75 @@ def trajectory_record(plan: Plan) -> TrajectoryRecord:
     )
 
 
+class WriteError(PypetSmError):
+    """The trajectory file could not be written (full disk, file size limit, I/O error)."""
+
+
+def _read_back(path: Path, plan: Plan) -> None:
+    """Check the written file before it replaces the previous one: HDF5 does not always
+    report a failed write (at a file size limit it stops at the limit and says nothing)."""
+    import tables
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    stat = path.stat()
+    if limit != resource.RLIM_INFINITY and stat.st_size >= limit:
+        raise OSError(errno.EFBIG, f"the file reached the size limit of {limit} bytes")
+    # On a full disk HDF5 loses the data it flushes at close without an error and leaves
+    # holes: bytes that are not allocated and could not be, with the disk as full as it is.
+    missing = stat.st_size - stat.st_blocks * 512
+    if missing > 0:
+        disk = os.statvfs(path.parent)
+        free = disk.f_bavail * disk.f_frsize
+        if free < missing + 2**20:
+            raise OSError(
+                errno.ENOSPC,
+                f"No space left on device: {missing / 2**20:.1f} MB of the file could not be "
+                f"written, {free / 2**20:.1f} MB are free",
+            )
+    try:
+        with tables.open_file(str(path), "r") as h5:
+            runs = h5.get_node(f"/{plan.settings.name}/overview/runs").nrows
+    except Exception as error:
+        raise OSError(errno.EIO, f"the written file cannot be read back: {error}") from None
+    if runs != len(plan):
+        raise OSError(errno.EIO, f"the written file holds {runs} runs instead of {len(plan)}")
+
+
+def _write_failure(output: Path, error: BaseException) -> str:
+    """Say what happened to a merge that could not write, and that nothing was lost."""
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EFBIG: "the file size limit (ulimit -f) is exceeded",
+    }
+    text = str(error)
+    reason = reasons.get(getattr(error, "errno", None) or 0)
+    if reason is None:
+        lowered = text.lower()
+        if "no space left" in lowered or "truncated file" in lowered:
+            reason = reasons[errno.ENOSPC]
+        elif "file too large" in lowered:
+            reason = reasons[errno.EFBIG]
+        else:
+            reason = "writing failed"
+    detail = text.strip().splitlines()[-1] if text.strip() else type(error).__name__
+    previous = (
+        f"the previous {output} is unchanged"
+        if output.exists()
+        else f"{output} was not written (there was none before)"
+    )
+    return (
+        f"cannot write the trajectory file {output}: {reason} ({detail[:300]}). {previous}, "
+        f"no temp file is left and every run is kept: free space in {output.parent.resolve()} "
+        "(or choose another trajectory.filename) and run snakemake again; only the merge runs."
+    )
+
+
 def merge(plan: Plan, output: str | Path) -> Path:
     """Write the trajectory file of `plan` to `output` atomically, then the merge record
     (`validate.merge_record`, the merge rule's output)."""
+    import tables
+
     from .trajectory_file import write_trajectory
 
     started = time.perf_counter()
@@ -154,8 +222,12 @@ def merge(plan: Plan, output: str | Path) -> Path:
     if cleanup.merge_temps(output):
         logger.info("removed the temp file of an earlier merge that was killed")
     record = trajectory_record(plan)
-    with atomic_path(output) as tmp:
-        write_trajectory(tmp, record)
+    try:
+        with atomic_path(output) as tmp:
+            write_trajectory(tmp, record)
+            _read_back(tmp, plan)
+    except (OSError, tables.HDF5ExtError) as error:
+        raise WriteError(_write_failure(output, error)) from None
     validate.record_written(plan.settings.trajectory_state, output)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     logger.info(

@@ -244,7 +244,7 @@ def _compute(plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path)
         try:
             fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
         except (pickle.PicklingError, TypeError, AttributeError) as write_error:
-            exception = error = _unpicklable(traj, write_error)
+            exception = error = failures.unpicklable(traj, write_error)
             status = fragment.FAILED
             body.update(results=[], derived_parameters=[], traceback=error, exception=error)
             fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
@@ -265,46 +265,11 @@ def _compute(plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path)
     return stats
 
 
-def _unpicklable(traj: SingleRun, error: Exception) -> str:
-    """Which result or derived parameter of the run cannot be pickled, and why."""
-    bad = []
-    for branch in ("results", "derived_parameters"):
-        for name, values, _, _ in traj.collected(branch):
-            for key, value in values.items():
-                try:
-                    pickle.dumps(value, protocol=5)
-                except Exception as value_error:
-                    shown = name if key in (name.rpartition(".")[2], "data") else f"{name}.{key}"
-                    kind = branch[:-1].replace("_", " ")
-                    bad.append(f"{kind} {shown!r} ({type(value).__name__}: {value_error})")
-    what = ", ".join(bad) or f"the run's data ({error})"
-    return f"{traj.v_crun}: cannot store {what}: it cannot be pickled"
-
-
 @dataclasses.dataclass
 class RunStats:
     completed: int = 0
     failed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     in_function: float = 0.0
-
-
-def _todo(plan: Plan, paths: dict[int, Path]) -> list[int]:
-    """Runs without a valid completed fragment; damaged or foreign fragments are named."""
-    todo = []
-    for idx in plan.runs:
-        state, reason = fragment.check(paths[idx], plan.key(idx))
-        if state == fragment.COMPLETED:
-            continue
-        todo.append(idx)
-        if state in (fragment.DAMAGED, fragment.FOREIGN):
-            logger.warning(
-                "%s: its fragment %s is %s (%s); computing the run again",
-                run_name(idx),
-                paths[idx],
-                state,
-                reason,
-            )
-    return todo
 
 
 def run_job(plan: Plan, manifest: Path, retry_token: str = "") -> RunStats:
@@ -319,7 +284,7 @@ def run_job(plan: Plan, manifest: Path, retry_token: str = "") -> RunStats:
     directory = fragment.fragment_dir(plan.settings.trajectory_state)
     paths = {idx: fragment.fragment_path(directory, plan.key(idx)) for idx in runs}
     with _job_directory(plan) as tmp_dir:
-        todo = _todo(plan, paths)
+        todo = fragment.to_compute(plan.runs, plan.key, paths, run_name, logger)
         logger.info("job of %s: %d already done", label, len(runs) - len(todo))
         stats = _compute(plan, todo, paths, tmp_dir) if todo else RunStats()
     state = plan.settings.trajectory_state

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tables
 
-from pypet_sm import fragment
+from pypet_sm import failures, fragment
 
 from .conftest import multiply_config
 
@@ -108,6 +108,9 @@ def _check_kept_going(project, proc):
         (5, "run_00000005", "ValueError: boom in run 5 at x=5.0"),
     ]
     assert all(b"Traceback (most recent call last)" in row[3] for row in rows)
+    listed = failures.failed_runs(project.trajectory_file)
+    assert [(run["idx"], run["exception"]) for run in listed] == [row[::2][:2] for row in rows]
+    assert "raise ValueError" in listed[0]["traceback"]
 
 
 def test_keep_going_config_merges_failed_runs_then_recomputes_only_them(project):
@@ -131,6 +134,7 @@ def test_keep_going_config_merges_failed_runs_then_recomputes_only_them(project)
         assert [traj.f_get_run_information(i)["completed"] for i in range(N_RUNS)] == [1] * 8
         assert traj.f_get_from_runs("z", use_indices=True) == {i: i * 2.0 for i in range(8)}
     assert _failed_runs_table(project.trajectory_file) is None
+    assert failures.failed_runs(project.trajectory_file) == []
     proc = project.snakemake()
     assert "Nothing to be done" in proc.stdout + proc.stderr, project.describe(proc)
 

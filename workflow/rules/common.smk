@@ -2,6 +2,7 @@
 # in a file named by its digest, which the run jobs and the merge read.
 import os
 import sys
+import time
 from pathlib import Path
 
 import pypet_sm.cleanup
@@ -14,13 +15,14 @@ from pypet_sm.errors import PypetSmError
 from snakemake_interface_executor_plugins.settings import ExecMode
 from snakemake.exceptions import WorkflowError
 
+STARTED = time.time()
 # the main snakemake process (not a cluster job's inner snakemake) locks the folder
 MAIN_PROCESS = workflow.exec_mode == ExecMode.DEFAULT
 try:
     if MAIN_PROCESS:
         WORKFLOW_LOCK = pypet_sm.workflow_lock.acquire()
         if pypet_sm.workflow_lock.remove_stale_snakemake_locks():
-            print("pypet_sm: removed the lock of an earlier snakemake that was killed")
+            print("pypet_sm: removed the lock of an earlier, killed snakemake", file=sys.stderr)
     PLAN = pypet_sm.plan.from_config(config)
     if MAIN_PROCESS:
         pypet_sm.cleanup.state_temps(PLAN.settings.trajectory_state)
@@ -37,7 +39,7 @@ MERGED = str(pypet_sm.validate.merge_record(SETTINGS.trajectory_state))
 if MAIN_PROCESS and pypet_sm.validate.forget_changed_trajectory(
     SETTINGS.trajectory_state, Path(TRAJECTORY_FILE)
 ):
-    print(f"pypet_sm: {TRAJECTORY_FILE} is missing or was changed; it is merged again")
+    print(f"pypet_sm: {TRAJECTORY_FILE} is missing or changed; merging again", file=sys.stderr)
 JOBS = [f"{job:06d}" for job in range(PLAN.n_jobs)]
 
 
@@ -79,6 +81,9 @@ onstart:
 
 
 onerror:
-    message = pypet_sm.failures.summary(PLAN, job_log)
-    if message:
-        print(message, file=sys.stderr)
+    for message in (
+        pypet_sm.failures.summary(PLAN, job_log),
+        pypet_sm.failures.merge_failure(f"{LOGS}/merge.log", STARTED),
+    ):
+        if message:
+            print(message, file=sys.stderr)
