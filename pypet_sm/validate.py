@@ -131,11 +131,12 @@ def written_by_us(trajectory_state: Path, path: Path) -> bool:
     }
 
 
-def forget_changed_trajectory(trajectory_state: Path, path: Path) -> bool:
-    """Remove the merge record when the trajectory file is gone or changed, so Snakemake
-    merges again; True when it did."""
+def forget_missing_trajectory(trajectory_state: Path, path: Path) -> bool:
+    """Remove the merge record when the trajectory file is gone, so Snakemake merges again;
+    True when it did. A file changed since (say, analysis results stored into it with pypet)
+    is left alone: it is only replaced when a merge is due anyway."""
     record = merge_record(trajectory_state)
-    if record.exists() and not written_by_us(trajectory_state, path):
+    if record.exists() and not path.exists():
         record.unlink()
         return True
     return False

@@ -36,10 +36,10 @@ LOGS = str(SETTINGS.log_dir)
 TRAJECTORY_FILE = SETTINGS.filename
 # the merge's output is a record of the file it wrote, not the file (see validate.merge_record)
 MERGED = str(pypet_sm.validate.merge_record(SETTINGS.trajectory_state))
-if MAIN_PROCESS and pypet_sm.validate.forget_changed_trajectory(
+if MAIN_PROCESS and pypet_sm.validate.forget_missing_trajectory(
     SETTINGS.trajectory_state, Path(TRAJECTORY_FILE)
 ):
-    print(f"pypet_sm: {TRAJECTORY_FILE} is missing or changed; merging again", file=sys.stderr)
+    print(f"pypet_sm: {TRAJECTORY_FILE} is missing; merging again", file=sys.stderr)
 JOBS = [f"{job:06d}" for job in range(PLAN.n_jobs)]
 
 
