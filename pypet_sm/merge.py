@@ -7,7 +7,9 @@ file and renames it into place: a crash leaves the previous file untouched.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import logging
 import os
 import resource
@@ -209,6 +211,25 @@ def _write_failure(output: Path, error: BaseException) -> str:
     )
 
 
+@contextlib.contextmanager
+def target_lock(output: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the trajectory file's folder while checking and replacing
+    the file: two explorations (say, from two project folders) that name the same file cannot
+    both find it absent or their own; the second waits, then sees the first's trajectory and
+    refuses to replace it."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(output.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("waiting for another merge into %s to finish", output.parent)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def merge(plan: Plan, output: str | Path) -> Path:
     """Write the trajectory file of `plan` to `output` atomically, then the merge record
     (`validate.merge_record`, the merge rule's output)."""
@@ -218,17 +239,18 @@ def merge(plan: Plan, output: str | Path) -> Path:
 
     started = time.perf_counter()
     output = Path(output)
-    validate.existing_trajectory(output, plan.settings.name, plan.settings.trajectory_state)
-    if cleanup.merge_temps(output):
-        logger.info("removed the temp file of an earlier merge that was killed")
-    record = trajectory_record(plan)
-    try:
-        with atomic_path(output) as tmp:
-            write_trajectory(tmp, record)
-            _read_back(tmp, plan)
-    except (OSError, tables.HDF5ExtError) as error:
-        raise WriteError(_write_failure(output, error)) from None
-    validate.record_written(plan.settings.trajectory_state, output)
+    with target_lock(output):
+        validate.existing_trajectory(output, plan.settings.name, plan.settings.trajectory_state)
+        if cleanup.merge_temps(output):
+            logger.info("removed the temp file of an earlier merge that was killed")
+        record = trajectory_record(plan)
+        try:
+            with atomic_path(output) as tmp:
+                write_trajectory(tmp, record)
+                _read_back(tmp, plan)
+        except (OSError, tables.HDF5ExtError) as error:
+            raise WriteError(_write_failure(output, error)) from None
+        validate.record_written(plan.settings.trajectory_state, output)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     logger.info(
         "merged %d runs into %s in %.2f s, peak memory %.0f MB",

@@ -185,3 +185,45 @@ def test_two_explorations_cannot_write_the_same_file(project):
     # the first exploration still runs (and re-merges) into its own file
     project.write_config(first)
     project.snakemake()
+
+
+def test_a_merge_waits_for_another_into_the_same_folder_then_refuses_its_file(
+    tmp_path, monkeypatch
+):
+    """Two explorations (from two folders) naming the same file: the merge checks and
+    replaces the file under a lock, so the second one cannot replace the first's."""
+    import threading
+
+    from pypet_sm import merge as merges
+    from pypet_sm.errors import PypetSmError
+
+    from .conftest import compute_in_process, write_unique_module
+
+    monkeypatch.chdir(tmp_path)
+    module = write_unique_module(tmp_path, SIM)
+    config = multiply_config(
+        name="second", job=f"{module}:multiply", trajectory={"name": "second", "filename": "t.h5"}
+    )
+    plan = compute_in_process(config)
+    target = tmp_path / "t.h5"
+    target.unlink()
+    outcome = {}
+
+    def second_merge():
+        try:
+            merges.merge(plan, target)
+            outcome["result"] = "merged"
+        except PypetSmError as error:
+            outcome["result"] = str(error)
+
+    with merges.target_lock(target):  # the first exploration's merge, in progress
+        thread = threading.Thread(target=second_merge)
+        thread.start()
+        thread.join(timeout=1.5)
+        assert thread.is_alive(), "the second merge waits for the first"
+        with tables.open_file(target, "w") as h5:  # the first one's file appears
+            h5.create_group("/", "first")
+    thread.join(timeout=60)
+    assert "t.h5 holds 'first', not trajectory 'second'" in outcome["result"]
+    with tables.open_file(target) as h5:
+        assert "/first" in h5
