@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
+from .classes import ArrayParameter, Parameter, PickleParameter, PickleResult, Result
 from .errors import ConfigError, PypetSmError, TrajectoryError
 from .exploration import cartesian_product
-from .trajectory import ArrayParameter, Parameter, PickleParameter, Trajectory
+from .trajectory import Trajectory
 
 __version__ = "0.1.0"
 
 
-def load_trajectory(path, name=None):  # noqa: ANN001, ANN201 - re-exported below
+def load_trajectory(path, name=None, dynamic_imports=None):  # noqa: ANN001, ANN201
     """Load a trajectory file for analysis (see `pypet_sm.load`)."""
     from .load import load_trajectory as _load
 
-    return _load(path, name)
-
-
-class Result:
-    """Marker for pypet's Result class: `traj.f_add_result(Result, 'z', 1.0)`."""
-
-
-class PickleResult:
-    """Marker for pypet's PickleResult class (any picklable value)."""
+    return _load(path, name, dynamic_imports)
 
 
 __all__ = [

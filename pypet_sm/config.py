@@ -25,6 +25,7 @@ from .trajectory import Trajectory
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 AUTO = "auto"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass
@@ -42,9 +43,13 @@ class Settings:
     runs_per_job: int | str = AUTO
     storage: StorageSettings = field(default_factory=StorageSettings)
     log_folder: str = "logs"
+    log_level: str = "INFO"
     state_dir: str = ".pypet_sm"
     git_repository: str | None = None
     git_message: str = ""
+    git_fail: bool = False
+    # custom Parameter/Result subclasses as `module:Class` (pypet's dynamically_imported_classes)
+    dynamically_imported_classes: list[str] = field(default_factory=list)
 
     @property
     def trajectory_state(self) -> Path:
@@ -53,7 +58,12 @@ class Settings:
 
     @property
     def log_dir(self) -> Path:
+        """`<log_folder>/<trajectory>`: the rules' own logs; each environment has a folder here."""
         return Path(self.log_folder) / self.name
+
+    def environment_log_dir(self, environment: str) -> Path:
+        """`<log_folder>/<trajectory>/<environment>`: main.txt, warnings_and_errors.txt, jobs."""
+        return self.log_dir / environment
 
 
 def import_object(spec: str, field_name: str) -> Callable[..., Any]:
@@ -150,11 +160,32 @@ def load_settings(config: dict[str, Any]) -> Settings:
         raise ConfigError(
             "runs_per_job", f"expected 'auto' or an integer >= 1, got {runs_per_job!r}"
         )
-    if not isinstance(config.get("keep_going", False), bool):
+    if config.get("keep_going") is not None and not isinstance(config["keep_going"], bool):
         raise ConfigError("keep_going", f"expected true or false, got {config['keep_going']!r}")
     git = config.get("git") or {}
     if not isinstance(git, dict):
         raise ConfigError("git", f"expected a mapping, got {git!r}")
+    unknown = set(git) - {"repository", "message", "fail"}
+    if unknown:
+        raise ConfigError(f"git.{sorted(unknown)[0]}", "unknown; known: repository, message, fail")
+    repository = git.get("repository")
+    if repository is not None and (not isinstance(repository, str) or not repository):
+        raise ConfigError("git.repository", f"expected a path, got {repository!r}")
+    git_fail = git.get("fail", False)
+    if not isinstance(git_fail, bool):
+        raise ConfigError("git.fail", f"expected true or false, got {git_fail!r}")
+    log_level = config.get("log_level", "INFO")
+    if not isinstance(log_level, str) or log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(
+            "log_level", f"expected one of {', '.join(LOG_LEVELS)}, got {log_level!r}"
+        )
+    classes = config.get("dynamically_imported_classes") or []
+    if isinstance(classes, str):
+        classes = [classes]
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise ConfigError(
+            "dynamically_imported_classes", f"expected a list of 'module:Class', got {classes!r}"
+        )
     return Settings(
         name=name,
         comment=str(section.get("comment") or ""),
@@ -167,9 +198,12 @@ def load_settings(config: dict[str, Any]) -> Settings:
         runs_per_job=runs_per_job,
         storage=storage_settings(config.get("storage")),
         log_folder=str(config.get("log_folder") or "logs"),
+        log_level=log_level.upper(),
         state_dir=str(config.get("state_dir") or ".pypet_sm"),
-        git_repository=git.get("repository"),
+        git_repository=repository,
         git_message=str(git.get("message") or ""),
+        git_fail=git_fail,
+        dynamically_imported_classes=list(classes),
     )
 
 
@@ -187,8 +221,11 @@ def _parameter_entry(name: str, entry: Any) -> tuple[Any, str, str | None, str |
 
 def build_trajectory(config: dict[str, Any], settings: Settings | None = None) -> Trajectory:
     """The trajectory defined by the config: parameters, exploration, then the build hook."""
+    from .classes import import_classes
+
     settings = settings or load_settings(config)
-    traj = Trajectory(settings.name, settings.comment)
+    custom_classes = import_classes(settings.dynamically_imported_classes)
+    traj = Trajectory(settings.name, settings.comment, custom_classes)
     parameters = config.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise ConfigError("parameters", f"expected a mapping of dotted names, got {parameters!r}")

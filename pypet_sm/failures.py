@@ -124,7 +124,8 @@ def summary(plan, job_log, limit: int = 20) -> str:
             f"pypet_sm: {total} run(s) failed:",
             *lines,
             *more,
-            f"Tracebacks are in the job logs and in {log_dir}/warnings_and_errors.txt. Every "
+            f"Tracebacks are in the job logs and in {log_dir}/<environment>/"
+            "warnings_and_errors.txt. Every "
             "finished run is kept: fix the job function and run snakemake again to compute only "
             "the failed and missing runs, or add --keep-going (or `keep_going: true` in the "
             "config) to merge the trajectory with the failed runs marked completed = 0.",

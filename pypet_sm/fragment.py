@@ -46,7 +46,15 @@ def fragment_path(directory: Path, key: str) -> Path:
 def write(
     path: Path, key: str, status: str, environment: str, body: dict[str, Any], tmp_dir: Path
 ) -> None:
-    header = {"format": FORMAT, "key": key, "status": status, "environment": environment}
+    header = {
+        "format": FORMAT,
+        "key": key,
+        "status": status,
+        "environment": environment,
+        # the run's finish time, so the merge learns when each environment finished from
+        # the headers alone
+        "finish": body.get("finish"),
+    }
     header_bytes = pickle.dumps(header, protocol=5)
     body_bytes = pickle.dumps(body, protocol=5)
     prefix = PREFIX.pack(

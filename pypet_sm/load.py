@@ -13,6 +13,8 @@ of single runs are read when first touched, so opening a file of a million runs 
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -21,13 +23,18 @@ from typing import Any
 import numpy as np
 import tables
 
+from . import classes
 from .errors import PypetSmError
 from .naming import Group, Leaf, NamingError
+from .overview import PROVENANCE_DESCRIPTION, PROVENANCE_TABLE
+from .stacked import INDEX, StackedReader
 from .stacked import ROOT as STACKED_ROOT
-from .stacked import StackedReader
 from .storage import load_leaf
+from .trajectory_file import RUN_SET_NAME, RUN_SET_SIZE
 
 RUN_BRANCHES = ("results", "derived_parameters")
+logger = logging.getLogger("pypet_sm.load")
+PROVENANCE_COLUMNS = [name for name in PROVENANCE_DESCRIPTION if name not in ("idx", "name")]
 
 
 class LoadError(PypetSmError):
@@ -38,12 +45,23 @@ def _is_leaf(node: tables.Node) -> bool:
     return isinstance(node, tables.Group) and bool(getattr(node._v_attrs, "SRVC_LEAF", False))
 
 
-def _make_leaf(node: tables.Group, full_name: str) -> Leaf:
-    loaded = load_leaf(node)
-    return Leaf(full_name, loaded.values, loaded.comment, loaded.class_name, loaded.explored)
+PARAMETER_BRANCHES = ("parameters", "derived_parameters", "config")
 
 
-def _children_of(h5_group: tables.Group, full_name: str) -> dict[str, Group | Leaf]:
+def _make_leaf(node: tables.Group, full_name: str, known: dict[str, type]) -> Leaf:
+    parameter = full_name.partition(".")[0] in PARAMETER_BRANCHES
+    loaded = load_leaf(node, parameter=parameter)
+    try:
+        return classes.make_leaf(
+            full_name, loaded.values, loaded.comment, loaded.class_name, loaded.explored, known
+        )
+    except Exception as error:  # the user's _load failed: say which leaf
+        raise LoadError(f"{full_name}: {loaded.class_name}._load failed: {error}") from error
+
+
+def _children_of(
+    h5_group: tables.Group, full_name: str, known: dict[str, type]
+) -> dict[str, Group | Leaf]:
     """Build the children of a stored group; run groups (possibly bucketed) stay lazy."""
     children: dict[str, Group | Leaf] = {}
     for name, node in h5_group._v_children.items():
@@ -51,26 +69,87 @@ def _children_of(h5_group: tables.Group, full_name: str) -> dict[str, Group | Le
             continue
         child_name = f"{full_name}.{name}" if full_name else name
         if _is_leaf(node):
-            children[name] = _make_leaf(node, child_name)
-        elif name.startswith("run_set_"):  # pypet's buckets of 1,000 runs: look through them
-            for run, run_node in node._v_children.items():
-                children[run] = _lazy(run_node, f"{full_name}.{run}")
-        elif name.startswith("run_") or name == "runs":
-            children[name] = _lazy(node, child_name)
+            children[name] = _make_leaf(node, child_name, known)
+        elif name == "runs":
+            children[name] = Group(child_name, loader=partial(_runs_of, node, known))
+        elif name.startswith("run_"):
+            children[name] = _lazy(h5_group, name, child_name, known)
         else:
             # groups outside single runs are small: read them at once, so short names work
             group = Group(child_name)
-            group._children.update(_children_of(node, child_name))
+            group._children.update(_children_of(node, child_name, known))
             children[name] = group
     return children
 
 
-def _loader(h5_group: tables.Group):
-    return lambda group: _children_of(h5_group, group.v_full_name)
+def _runs_of(
+    h5_runs: tables.Group, known: dict[str, type], group: Group
+) -> dict[str, Group | Leaf]:
+    """The lazy run groups below `runs`, looking through pypet's run sets of 1,000 runs.
+
+    Only names are listed: PyTables opens a node when it is first accessed, and opening the
+    100,000 run groups of a large trajectory would take seconds.
+    """
+    children: dict[str, Group | Leaf] = {}
+    for name in h5_runs._v_children:
+        if name.startswith("run_set_"):
+            run_set = h5_runs._f_get_child(name)
+            for run in run_set._v_children:
+                children[run] = _lazy(run_set, run, f"{group.v_full_name}.{run}", known)
+        else:
+            children[name] = _lazy(h5_runs, name, f"{group.v_full_name}.{name}", known)
+    return children
 
 
-def _lazy(h5_group: tables.Group, full_name: str) -> Group:
-    return Group(full_name, loader=_loader(h5_group))
+def _lazy(h5_parent: tables.Group, name: str, full_name: str, known: dict[str, type]) -> Group:
+    """The stored group `name` of `h5_parent`, opened and read when first touched."""
+
+    def load(group: Group) -> dict[str, Group | Leaf]:
+        return _children_of(h5_parent._f_get_child(name), group.v_full_name, known)
+
+    return Group(full_name, loader=load)
+
+
+def _recorded_classes(root: tables.Group) -> list[str]:
+    """`module:Class` specs the environments that wrote the file listed (newest last)."""
+    specs: list[str] = []
+    try:
+        environments = root._f_get_child("config")._f_get_child("environment")
+    except tables.NoSuchNodeError:
+        return specs
+    for environment in environments._f_iter_nodes("Group"):
+        try:
+            node = environment._f_get_child("dynamically_imported_classes")
+        except tables.NoSuchNodeError:
+            continue
+        if not _is_leaf(node):
+            continue
+        try:
+            listed = json.loads(load_leaf(node, parameter=True).values["data"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        specs += [spec for spec in listed if isinstance(spec, str) and spec not in specs]
+    return specs
+
+
+def known_classes(root: tables.Group, dynamic_imports: list[Any] | None) -> dict[str, type]:
+    """The classes to load the user's leaves into: `dynamic_imports` (classes or
+    'module:Class' / 'module.Class' strings), then those the file's environments listed that
+    can be imported here. A leaf of a class found in neither is a plain Leaf that keeps the
+    class name (`v_class_name`) and the stored values."""
+    try:
+        known = classes.import_classes(list(dynamic_imports or []), "dynamic_imports")
+    except PypetSmError as error:
+        raise LoadError(str(error)) from None
+    for spec in _recorded_classes(root):
+        try:
+            found = classes.import_classes([spec])
+        except PypetSmError as error:
+            logger.info("class %s recorded in the file is not available: %s", spec, error)
+            continue
+        for name, cls in found.items():
+            known.setdefault(name, cls)  # dynamic_imports first
+    return known
 
 
 class _RunBranch(Group):
@@ -91,8 +170,11 @@ class _RunBranch(Group):
 class LoadedTrajectory(Group):
     """A trajectory read from a file; close it (or use `with`) when done."""
 
-    def __init__(self, h5: tables.File, name: str) -> None:
+    def __init__(
+        self, h5: tables.File, name: str, dynamic_imports: list[Any] | None = None
+    ) -> None:
         root = h5.get_node(f"/{name}")
+        known = known_classes(root, dynamic_imports)
         super().__init__("", loader=None)
         object.__setattr__(self, "_h5", h5)
         object.__setattr__(self, "_root_node", root)
@@ -101,13 +183,18 @@ class LoadedTrajectory(Group):
         object.__setattr__(self, "v_comment", str(comment))  # PyTables gives numpy.str_
         object.__setattr__(self, "v_idx", -1)
         object.__setattr__(self, "v_crun", None)
-        self._children.update(_children_of(root, ""))
+        object.__setattr__(self, "_known_classes", known)
+        self._children.update(_children_of(root, "", known))
         self._children.pop("overview", None)
         for branch in RUN_BRANCHES:
             if isinstance(self._children.get(branch), Group):
                 self._children[branch] = _RunBranch(self._children[branch], self)
-        runs = self._read_runs()
-        object.__setattr__(self, "_runs", runs)
+        try:  # its rows are read when first asked for: 10^5 rows take half a second
+            runs = self._h5.get_node(root, "overview/runs")
+        except tables.NoSuchNodeError:
+            runs = None
+        object.__setattr__(self, "_runs_node", runs)
+        object.__setattr__(self, "_runs_rows", None)
         explored = [
             leaf for leaf in self.f_iter_leaves_of("parameters") if leaf.explored is not None
         ]
@@ -115,17 +202,20 @@ class LoadedTrajectory(Group):
         explored.sort(key=lambda leaf: order.get(leaf.v_full_name, len(order)))
         object.__setattr__(self, "_explored", explored)
         object.__setattr__(self, "_defaults", {id(leaf): leaf.values["data"] for leaf in explored})
-        if runs is not None:
-            run_names = [name.decode() for name in runs["name"]]
-        else:
-            run_names = [f"run_{idx:08d}" for idx in range(len(self))]
+        # pypet names every run run_%08d after its index, as the runs table has them
+        run_names = [f"run_{idx:08d}" for idx in range(len(self))]
         object.__setattr__(self, "_run_names", run_names)
+        object.__setattr__(self, "_run_indices", {run: i for i, run in enumerate(run_names)})
+        object.__setattr__(self, "_single_runs", {})  # (branch, run) -> group, see _run_group
         stacked = StackedReader(root)
-        object.__setattr__(self, "_stacked", stacked)
         self._children.pop(STACKED_ROOT, None)
         for branch in RUN_BRANCHES:
             if stacked.names(branch):
                 self._merge_stacked_runs(branch)
+        # pypet's layout: the run scalars index only speeds up reading values across runs
+        columns = stacked if stacked else StackedReader(root, INDEX)
+        object.__setattr__(self, "_stacked", stacked)
+        object.__setattr__(self, "_columns", columns)
 
     # the stacked layout ---------------------------------------------------------------------
     def _merge_stacked_runs(self, branch: str) -> None:
@@ -138,7 +228,7 @@ class LoadedTrajectory(Group):
             stored_runs = None
 
         def load_runs(group: Group) -> dict[str, Group | Leaf]:
-            stored = _children_of(stored_runs, group.v_full_name) if stored_runs else {}
+            stored = _runs_of(stored_runs, self._known_classes, group) if stored_runs else {}
             return {
                 run: Group(
                     f"{group.v_full_name}.{run}",
@@ -169,11 +259,31 @@ class LoadedTrajectory(Group):
             return {}
         return {row[0].decode(): position for position, row in enumerate(table)}
 
-    def _read_runs(self) -> np.ndarray | None:
+    def _runs(self) -> np.ndarray:
+        """The rows of `overview/runs`."""
+        if self._runs_node is None:
+            raise LoadError(f"{self.v_name} has no overview/runs table")
+        if self._runs_rows is None:
+            object.__setattr__(self, "_runs_rows", self._runs_node.read())
+        return self._runs_rows
+
+    def _read_provenance(self) -> np.ndarray | None:
         try:
-            return self._h5.get_node(self._root_node, "overview/runs").read()
-        except tables.NoSuchNodeError:
+            return self._h5.get_node(self._root_node, f"overview/{PROVENANCE_TABLE}").read()
+        except tables.NoSuchNodeError:  # files of pypet, or of pypet_sm before provenance
             return None
+
+    def f_get_run_provenance(self, name_or_idx: int | str) -> dict[str, Any]:
+        """Where and how a run ran: environment, host, pid, cluster_job_id, attempt, start,
+        finish, runtime (`overview/runs_provenance`)."""
+        table = self._read_provenance()
+        if table is None:
+            raise LoadError(f"{self.v_name} has no overview/{PROVENANCE_TABLE} table")
+        row = table[self._index(name_or_idx)]
+        return {
+            column: (row[column].decode() if isinstance(row[column], bytes) else row[column].item())
+            for column in table.dtype.names
+        }
 
     def f_iter_leaves_of(self, branch: str) -> Iterator[Leaf]:
         if branch in self._children:
@@ -181,8 +291,8 @@ class LoadedTrajectory(Group):
 
     # runs -------------------------------------------------------------------
     def __len__(self) -> int:
-        if self._runs is not None:
-            return len(self._runs)
+        if self._runs_node is not None:
+            return self._runs_node.nrows
         return len(self._explored[0].explored) if self._explored else 1
 
     def f_get_run_names(self) -> list[str]:
@@ -194,20 +304,18 @@ class LoadedTrajectory(Group):
 
     def f_get_run_information(self, name_or_idx: int | str) -> dict[str, Any]:
         """pypet's run information: idx, name, timestamps, runtime, completed."""
-        if self._runs is None:
-            raise LoadError(f"{self.v_name} has no overview/runs table")
-        idx = self._index(name_or_idx)
-        row = self._runs[idx]
+        rows = self._runs()
+        row = rows[self._index(name_or_idx)]
         return {
             column: (row[column].decode() if isinstance(row[column], bytes) else row[column].item())
-            for column in self._runs.dtype.names
+            for column in rows.dtype.names
         }
 
     def _index(self, name_or_idx: int | str) -> int:
         if isinstance(name_or_idx, str):
             try:
-                return self.f_get_run_names().index(name_or_idx)
-            except ValueError:
+                return self._run_indices[name_or_idx]
+            except KeyError:
                 raise LoadError(f"{self.v_name} has no run {name_or_idx!r}") from None
         if not 0 <= name_or_idx < len(self):
             raise LoadError(f"run index {name_or_idx} out of range 0..{len(self) - 1}")
@@ -225,7 +333,10 @@ class LoadedTrajectory(Group):
         object.__setattr__(self, "v_idx", idx)
         object.__setattr__(self, "v_crun", self.f_get_run_names()[idx])
         for leaf in self._explored:
-            leaf.values["data"] = leaf.explored[idx]
+            if type(leaf) is Leaf:
+                leaf.values["data"] = leaf.explored[idx]
+            else:  # the user's class: ranges hold stored values, its _load restores them
+                leaf._load({"data": leaf.explored[idx]})
 
     def f_restore_default(self) -> None:
         self.f_set_crun(None)
@@ -258,9 +369,34 @@ class LoadedTrajectory(Group):
     def _run_group(self, branch: str, run: str) -> Group | None:
         try:
             runs = self._children[branch]._children["runs"]
-            return runs._children.get(run)
         except (KeyError, AttributeError):
             return None
+        if runs._children_dict is None and run in self._run_indices:
+            # not listed yet: open this run alone (listing 10^5 runs takes about a second)
+            key = (branch, run)
+            if key not in self._single_runs:
+                self._single_runs[key] = self._open_run(branch, run)
+            return self._single_runs[key]
+        return runs._children.get(run)
+
+    def _open_run(self, branch: str, run: str) -> Group | None:
+        """Run `run`'s group in `branch` without listing the other runs."""
+        idx = self._run_indices[run]
+        full_name = f"{branch}.runs.{run}"
+        stored = None
+        try:
+            runs_node = self._root_node._f_get_child(branch)._f_get_child("runs")
+        except tables.NoSuchNodeError:
+            runs_node = None
+        if runs_node is not None:
+            run_set = RUN_SET_NAME % (idx // RUN_SET_SIZE)
+            if run in runs_node:
+                stored = _lazy(runs_node, run, full_name, self._known_classes)
+            elif run_set in runs_node and run in runs_node._f_get_child(run_set):
+                stored = _lazy(runs_node._f_get_child(run_set), run, full_name, self._known_classes)
+        if self._stacked.names(branch):
+            return Group(full_name, loader=partial(self._load_run, branch, idx, stored))
+        return stored
 
     def _item_path(self, name: str) -> tuple[str, str]:
         """(branch, path below a run group) of the run item `name` (full or short)."""
@@ -286,9 +422,9 @@ class LoadedTrajectory(Group):
         """Run name (or index) -> the item `name` of that run, in run order; runs without it
         are left out, as in pypet."""
         branch, path = self._item_path(name)
-        if fast_access and (branch, path) in self._stacked.stacks:
+        if fast_access and (branch, path) in self._columns.stacks:
             try:
-                column = self._stacked.column(branch, path)
+                column = self._columns.column(branch, path)
             except KeyError:  # several values: the items themselves, run by run
                 pass
             else:
@@ -312,8 +448,11 @@ class LoadedTrajectory(Group):
         if len(column) < len(names) and branch in self._root_node:
             if "runs" in self._root_node._f_get_child(branch):
                 for idx in set(range(len(names))) - set(column):
+                    group = self._run_group(branch, names[idx])
+                    if group is None:  # a run that stored nothing (failed, or not run)
+                        continue
                     try:
-                        column[idx] = self._run_group(branch, names[idx]).f_get(path, True)
+                        column[idx] = group.f_get(path, True)
                     except NamingError:
                         continue
         ordered = sorted(column.items())
@@ -321,14 +460,25 @@ class LoadedTrajectory(Group):
             return dict(ordered)
         return {names[idx]: value for idx, value in ordered}
 
-    def runs_table(self, results: list[str] | None = None):
+    def runs_table(self, results: list[str] | None = None, provenance: bool = False):
         """One row per run: idx, name, explored parameters, scalar results.
 
         A pandas DataFrame when pandas is installed, else a numpy structured array. Without
         `results`, every result holding a single scalar in the first completed run is a column.
+        `provenance=True` adds where and how each run ran: environment, host, pid,
+        cluster_job_id, attempt, start, finish (POSIX timestamps) and runtime.
         """
         names = self.f_get_run_names()
         columns: dict[str, Any] = {"idx": np.arange(len(names)), "name": np.array(names)}
+        if provenance:
+            table = self._read_provenance()
+            if table is None:
+                raise LoadError(f"{self.v_name} has no overview/{PROVENANCE_TABLE} table")
+            for column in PROVENANCE_COLUMNS:
+                values = table[column]
+                columns[column] = (
+                    np.char.decode(values, "utf-8") if values.dtype.kind == "S" else values
+                )
         for leaf in self._explored:
             columns[leaf.v_full_name.partition(".")[2]] = leaf.explored
         for result in results if results is not None else self._scalar_results():
@@ -367,8 +517,14 @@ class LoadedTrajectory(Group):
         self.f_close()
 
 
-def load_trajectory(path: str | Path, name: str | None = None) -> LoadedTrajectory:
-    """Open the trajectory `name` (default: the only one) of the HDF5 file at `path`."""
+def load_trajectory(
+    path: str | Path, name: str | None = None, dynamic_imports: list[Any] | None = None
+) -> LoadedTrajectory:
+    """Open the trajectory `name` (default: the only one) of the HDF5 file at `path`.
+
+    `dynamic_imports`: your own Parameter/Result classes (classes or 'module:Class'), as
+    pypet's; classes the file's config.yaml listed are found without it when importable.
+    """
     path = Path(path)
     if not path.is_file():
         raise LoadError(f"trajectory file {path} does not exist")
@@ -384,7 +540,7 @@ def load_trajectory(path: str | Path, name: str | None = None) -> LoadedTrajecto
             name = names[0]
         elif name not in names:
             raise LoadError(f"{path} has no trajectory {name!r}; it holds {names}")
-        return LoadedTrajectory(h5, name)
+        return LoadedTrajectory(h5, name, dynamic_imports)
     except BaseException:
         h5.close()
         raise

@@ -27,9 +27,11 @@ from .records import Item, Parameter, RunRecord, TrajectoryRecord
 logger = logging.getLogger("pypet_sm.merge")
 
 
-def _scan(plan: Plan, paths: list[Path]) -> tuple[dict[int, list[str]], list[str], set[str]]:
+def _scan(
+    plan: Plan, paths: list[Path]
+) -> tuple[dict[int, list[str]], list[str], dict[str, float | None]]:
     """Check every manifest and fragment: (jobs to repair -> what is wrong, failed runs,
-    names of the environments that computed the runs)."""
+    environments that computed the runs -> when their last run finished)."""
     state = plan.settings.trajectory_state
     broken: dict[int, list[str]] = {}
     for job in range(plan.n_jobs):
@@ -40,11 +42,14 @@ def _scan(plan: Plan, paths: list[Path]) -> tuple[dict[int, list[str]], list[str
         if problem:
             first, last = runs.start, runs.stop - 1
             broken.setdefault(job, []).append(f"manifest of runs {first}-{last}: {problem}")
-    failed, environments = [], set()
+    failed: list[str] = []
+    environments: dict[str, float | None] = {}
     for idx, (key, path) in enumerate(zip(plan.keys, paths, strict=True)):
         status, reason, header = fragment.inspect(path, key)
         if header is not None:
-            environments.add(header["environment"])
+            name, finish = header["environment"], header.get("finish")
+            known = environments.get(name)
+            environments[name] = finish if known is None else max(known, finish or known)
             if status == fragment.FAILED:
                 failed.append(run_name(idx))
             continue
@@ -53,8 +58,9 @@ def _scan(plan: Plan, paths: list[Path]) -> tuple[dict[int, list[str]], list[str
     return broken, failed, environments
 
 
-def _check_fragments(plan: Plan, paths: list[Path]) -> set[str]:
-    """Names of the environments that computed the runs, after repairing what is broken.
+def _check_fragments(plan: Plan, paths: list[Path]) -> dict[str, float | None]:
+    """Environments that computed the runs -> when their last run finished, after
+    repairing what is broken.
 
     Any job with a missing, damaged or foreign manifest or fragment is run again here; it
     skips its runs whose fragments are valid, so only the runs whose fragment is bad are
@@ -117,6 +123,11 @@ def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[Ru
             results=_items(body["results"]) if completed else [],
             derived_parameters=_items(body["derived_parameters"]) if completed else [],
             environment_hexsha=hexshas.get(header["environment"]),
+            environment=header["environment"],
+            host=body.get("host", ""),
+            pid=body.get("pid", 0),
+            cluster_job_id=body.get("cluster_job_id", ""),
+            attempt=body.get("attempt", 0),
             error=None if completed else (body.get("exception") or "", body.get("traceback") or ""),
         )
 
@@ -126,7 +137,13 @@ def trajectory_record(plan: Plan) -> TrajectoryRecord:
     settings = plan.settings
     directory = fragment.fragment_dir(settings.trajectory_state)
     paths = [fragment.fragment_path(directory, key) for key in plan.keys]
-    environments = environment.load(settings, _check_fragments(plan, paths))
+    finished = _check_fragments(plan, paths)
+    # the environment merging now is part of the trajectory's history even when it only
+    # merged (e.g. an extension whose new points were all computed before)
+    merging = environment.current(settings)
+    environments = environment.load(settings, set(finished) | {merging.name})
+    for record in environments:
+        record.finish_timestamp = finished.get(record.name)
     return TrajectoryRecord(
         name=settings.name,
         comment=settings.comment,

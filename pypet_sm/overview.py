@@ -8,6 +8,7 @@ cut to their column width the way pypet cuts them (``...`` at the end). The info
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable
@@ -68,6 +69,12 @@ def cut(text: str, width: int) -> bytes:
         return data
     # unlike pypet, never split a multi-byte character: pypet's loader decodes these columns
     return data[: width - 3].decode(ENCODING, "ignore").encode(ENCODING) + b"..."
+
+
+@functools.lru_cache(maxsize=4096)
+def _cut_repeated(text: str, width: int) -> bytes:
+    """`cut` of strings that repeat over many runs (environment, host, cluster job)."""
+    return cut(text, width)
 
 
 def _truncate(text: str, width: int) -> bytes:
@@ -178,6 +185,23 @@ RUNS_DESCRIPTION = {
 }
 
 
+# Ours, beside pypet's `runs` (pypet ignores tables it does not know): where and how each run
+# ran. Row i is run i, like `runs`; runs that did not run have empty values.
+PROVENANCE_TABLE = "runs_provenance"
+PROVENANCE_DESCRIPTION = {
+    "idx": tables.IntCol(pos=0),
+    "name": tables.StringCol(NAME_LENGTH, pos=1),
+    "environment": tables.StringCol(NAME_LENGTH, pos=2),
+    "host": tables.StringCol(NAME_LENGTH, pos=3),
+    "pid": tables.Int64Col(pos=4),
+    "cluster_job_id": tables.StringCol(VALUE_LENGTH, pos=5),
+    "attempt": tables.IntCol(pos=6),
+    "start": tables.FloatCol(pos=7),
+    "finish": tables.FloatCol(pos=8),
+    "runtime": tables.StringCol(RUNTIME_LENGTH, pos=9),
+}
+
+
 def _hdf5_settings_description() -> dict[str, tables.Col]:
     description = {
         "complib": tables.StringCol(7, pos=0),
@@ -216,6 +240,7 @@ class RunRow:
     parameter_summary: str
     environment_hexsha: str
     completed: bool
+    provenance: Any = None  # the run's records.RunRecord, None for runs that did not run
 
 
 class OverviewWriter:
@@ -243,6 +268,9 @@ class OverviewWriter:
                 rows = (expected_rows or {}).get(name, 0)
                 self.tables[name] = self._create(name, _leaf_description(name), rows or None)
         self.runs = self._create("runs", RUNS_DESCRIPTION, (expected_rows or {}).get("runs"))
+        self.provenance = self._create(
+            PROVENANCE_TABLE, PROVENANCE_DESCRIPTION, (expected_rows or {}).get("runs")
+        )
         self._run_rows: list[RunRow] = []
         self._seen_comments: dict[str, set[bytes]] = {"results": set(), "derived_parameters": set()}
 
@@ -382,20 +410,42 @@ class OverviewWriter:
         if not self._run_rows:
             return
         data = np.zeros(len(self._run_rows), dtype=self.runs.dtype)
+        provenance = np.zeros(len(self._run_rows), dtype=self.provenance.dtype)
         for index, run in enumerate(self._run_rows):
             started = run.start > 0
+            name = run.name.encode(ENCODING)
+            runtime = (
+                format_runtime(run.start, run.finish).encode(ENCODING)
+                if started and run.finish >= run.start
+                else b""
+            )
             data[index] = (
                 run.idx,
-                run.name.encode(ENCODING),
+                name,
                 format_time(run.start).encode(ENCODING) if started else b"",
                 run.start,
                 run.finish,
-                format_runtime(run.start, run.finish).encode(ENCODING)
-                if started and run.finish >= run.start
-                else b"",
+                runtime,
                 _truncate(run.parameter_summary, COMMENT_LENGTH),
                 run.environment_hexsha[:7].encode(ENCODING),
                 int(run.completed),
             )
+            record = run.provenance
+            if record is None:  # a run that did not run: only its index and name
+                provenance["idx"][index], provenance["name"][index] = run.idx, name
+                continue
+            provenance[index] = (
+                run.idx,
+                name,
+                _cut_repeated(record.environment, NAME_LENGTH),
+                _cut_repeated(record.host, NAME_LENGTH),
+                record.pid,
+                _cut_repeated(record.cluster_job_id, VALUE_LENGTH),
+                record.attempt,
+                record.start,
+                record.finish,
+                runtime,
+            )
         self.runs.append(data)
+        self.provenance.append(provenance)
         self._run_rows.clear()

@@ -46,6 +46,12 @@ class RunRecord:
     results: list[Item] = field(default_factory=list)
     derived_parameters: list[Item] = field(default_factory=list)
     environment_hexsha: str | None = None  # environment that ran it; None: the last environment
+    # provenance, kept beside pypet's runs table (overview/runs_provenance)
+    environment: str = ""  # name of the environment that ran it
+    host: str = ""
+    pid: int = 0
+    cluster_job_id: str = ""  # SLURM_JOB_ID and the like; "" when not in a batch system
+    attempt: int = 0  # Snakemake's attempt number of the run job (retries count up)
     error: tuple[str, str] | None = None  # a failed run's (exception, traceback)
 
 
@@ -78,6 +84,10 @@ class EnvironmentRecord:
     versions: dict[str, str] = field(default_factory=dict)  # package -> version
     settings: dict[str, Any] = field(default_factory=dict)  # option name -> value
     git: dict[str, Any] | None = None  # commit hexsha, message, author, time... if git is used
+    # how Snakemake was called: command_line, cores, executor, profile, workflow_profile
+    invocation: dict[str, Any] = field(default_factory=dict)
+    # when its last run finished (the merge finds it in the fragments); None: no runs
+    finish_timestamp: float | None = None
 
     @property
     def name(self) -> str:

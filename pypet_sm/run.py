@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import atomic, environment, failures, fragment
+from . import atomic, classes, environment, failures, fragment, logs
 from . import manifest as manifests
 from . import values as value_types
 from .config import import_object
@@ -38,12 +38,6 @@ logger = logging.getLogger("pypet_sm.run")
 
 class RunFailures(PypetSmError):
     """Some runs of a job raised; their tracebacks are in the log and their fragments."""
-
-
-def _marker_class_name(candidate: Any, allowed: tuple[str, ...]) -> str | None:
-    if isinstance(candidate, type) and candidate.__name__ in allowed:
-        return candidate.__name__
-    return None
 
 
 class SingleRun(Group):
@@ -61,15 +55,22 @@ class SingleRun(Group):
         object.__setattr__(self, "v_crun", None)
         object.__setattr__(self, "_explored_leaves", {})
         object.__setattr__(self, "_added", {})  # full name -> (where added, comment)
+        object.__setattr__(
+            self,
+            "_custom_classes",
+            classes.import_classes(plan.settings.dynamically_imported_classes),
+        )
         self.add_group("parameters")
         self.add_group("config")
         for spec in plan.parameters:
-            leaf = Leaf(
+            # a parameter of the user's class is an instance of it, restored by its _load
+            leaf = classes.make_leaf(
                 f"parameters.{spec.name}",
                 {"data": spec.value},
                 spec.comment,
                 spec.class_name,
                 spec.explored,
+                self._custom_classes,
             )
             self.add_leaf(leaf.v_full_name, leaf)
             if spec.explored is not None:
@@ -94,7 +95,11 @@ class SingleRun(Group):
         object.__setattr__(self, "v_idx", idx)
         object.__setattr__(self, "v_crun", run_name(idx))
         for name, value in explored_values.items():
-            self._explored_leaves[name].values["data"] = value
+            leaf = self._explored_leaves[name]
+            if type(leaf) is Leaf:
+                leaf.values["data"] = value
+            else:
+                leaf._load({"data": value})
         for branch in ("results", "derived_parameters"):
             self._children.pop(branch, None)
         self._added.clear()
@@ -102,13 +107,13 @@ class SingleRun(Group):
     def _add_item(self, branch: str, args: tuple, comment: str, kwargs: dict) -> Leaf:
         if self.v_crun is None:
             raise TrajectoryError(f"f_add_{branch} is only possible inside a run")
-        allowed = (
-            ("Result", "PickleResult")
-            if branch == "results"
-            else ("Parameter", "ArrayParameter", "PickleParameter")
-        )
+        kind = classes.Result if branch == "results" else classes.Parameter
         args_list = list(args)
-        class_name = _marker_class_name(args_list[0], allowed) if args_list else None
+        cls = args_list[0] if args_list else None
+        try:
+            class_name = classes.class_name_for(cls, kind, self._custom_classes)
+        except TypeError as error:
+            raise TrajectoryError(f"{self.v_crun}: f_add_{branch[:-1]}: {error}") from None
         if class_name:
             args_list.pop(0)
         if not args_list or not isinstance(args_list[0], str):
@@ -141,7 +146,7 @@ class SingleRun(Group):
                     f"{self.v_crun}: derived parameter {name!r} takes exactly one value"
                 )
             value = args_list[0] if args_list else next(iter(kwargs.values()))
-            if class_name != "PickleParameter":
+            if class_name != "PickleParameter" and not classes.is_custom(cls):
                 try:
                     value_types.check_parameter_value(value)
                 except ValueError as error:
@@ -150,7 +155,10 @@ class SingleRun(Group):
                         "use PickleParameter for other objects"
                     ) from None
             values = {"data": value}
-        leaf = Leaf(full_name, values, comment, class_name)
+        if classes.is_custom(cls):  # the job function gets an instance of the user's class
+            leaf = cls(full_name, values, comment, class_name)
+        else:
+            leaf = Leaf(full_name, values, comment, class_name)
         try:
             check_natural_name(name)
             self.add_leaf(full_name, leaf)
@@ -167,14 +175,23 @@ class SingleRun(Group):
         return self._add_item("derived_parameters", args, comment, kwargs)
 
     def collected(self, branch: str) -> list[tuple[str, dict[str, Any], str, str]]:
-        """(name below the run group, values, comment, class name) of this run's items."""
+        """(name below the run group, values, comment, class name) of this run's items; the
+        user's classes give what their `_store()` returns (a TrajectoryError if unstorable)."""
         if branch not in self._children:
             return []
         prefix = len(f"{branch}.runs.{self.v_crun}.")
-        return [
-            (leaf.v_full_name[prefix:], leaf.values, leaf.v_comment or "", leaf.v_class_name)
-            for leaf in self.f_get(branch).f_iter_leaves()
-        ]
+        found = []
+        for leaf in self.f_get(branch).f_iter_leaves():
+            values = leaf.values
+            if type(leaf) is not Leaf:
+                try:
+                    values = classes.stored_values(leaf)
+                    classes.check_storable(leaf.v_class_name, values, parameter=branch != "results")
+                except TypeError as error:
+                    raise TrajectoryError(f"{self.v_crun}: {error}") from None
+            name = leaf.v_full_name[prefix:]
+            found.append((name, values, leaf.v_comment or "", leaf.v_class_name))
+        return found
 
 
 @contextlib.contextmanager
@@ -203,29 +220,48 @@ def _job_directory(plan: Plan) -> Iterator[Path]:
             shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def _compute(plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path) -> RunStats:
+CLUSTER_JOB_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
+
+
+def cluster_job_id() -> str:
+    """The batch system's id of this job (SLURM, PBS/Torque, LSF, SGE), or ""."""
+    for variable in CLUSTER_JOB_VARIABLES:
+        value = os.environ.get(variable)
+        if value:
+            return value
+    return ""
+
+
+def _compute(
+    plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path, job: JobContext
+) -> RunStats:
     """Call the job function for each run of `todo` and write its fragment."""
     settings = plan.settings
     stats = RunStats()
     function = import_object(settings.job, "job")
-    env = environment.current(settings)
     traj = SingleRun(plan)
-    host, pid = socket.gethostname(), os.getpid()
+    host, pid, cluster_id = socket.gethostname(), os.getpid(), cluster_job_id()
     columns = plan.explored_columns()
+    outside_runs = logs.context()
     for shard in {paths[idx].parent for idx in todo}:
         shard.mkdir(parents=True, exist_ok=True)
     for idx in todo:
         offset = idx - plan.first_run
         run_values = {name: column[offset] for name, column in columns.items()}
         traj.start_run(idx, run_values)
+        logs.set_context(traj.v_crun)
         start = time.time()
         called = time.perf_counter()
         error = exception = None
         try:
             function(traj, *settings.args, **settings.kwargs)
+            results, derived = traj.collected("results"), traj.collected("derived_parameters")
         except Exception as raised:
             error = traceback.format_exc()
             exception = f"{type(raised).__name__}: {raised}"
+            results, derived = [], []
+        finally:
+            logs.flush_streams()
         stats.in_function += time.perf_counter() - called
         body = {
             "idx": idx,
@@ -234,20 +270,23 @@ def _compute(plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path)
             "finish": time.time(),
             "host": host,
             "pid": pid,
+            "cluster_job_id": cluster_id,
+            "attempt": job.attempt,
+            "environment": job.environment,
             "parameters": run_values,
-            "results": traj.collected("results"),
-            "derived_parameters": traj.collected("derived_parameters"),
+            "results": results,
+            "derived_parameters": derived,
             "traceback": error,
             "exception": exception,
         }
         status = fragment.COMPLETED if error is None else fragment.FAILED
         try:
-            fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
+            fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
         except (pickle.PicklingError, TypeError, AttributeError) as write_error:
             exception = error = failures.unpicklable(traj, write_error)
             status = fragment.FAILED
             body.update(results=[], derived_parameters=[], traceback=error, exception=error)
-            fragment.write(paths[idx], plan.key(idx), status, env.name, body, tmp_dir)
+            fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
         if error is None:
             stats.completed += 1
         else:
@@ -262,7 +301,16 @@ def _compute(plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path)
                 run_values,
                 error,
             )
+        logs.set_context(outside_runs)
     return stats
+
+
+@dataclasses.dataclass
+class JobContext:
+    """Who runs a job: the environment (invocation) and Snakemake's attempt number."""
+
+    environment: str
+    attempt: int = 1
 
 
 @dataclasses.dataclass
@@ -272,21 +320,31 @@ class RunStats:
     in_function: float = 0.0
 
 
-def run_job(plan: Plan, manifest: Path, retry_token: str = "") -> RunStats:
+def run_job(
+    plan: Plan,
+    manifest: Path,
+    environment_name: str | None = None,
+    attempt: int = 1,
+    retry_token: str = "",
+) -> RunStats:
     """Compute the runs of a job's plan that have no completed fragment; write the manifest.
 
+    `environment_name` None: the environment the current invocation started (`onstart`).
     `retry_token` is the token of the job's failure record when Snakemake started it (see
     `failures`).
     """
     job_started = time.perf_counter()
     runs = plan.runs
     label = f"runs {runs.start}-{runs.stop - 1}"
+    if environment_name is None:
+        environment_name = environment.current(plan.settings).name
+    job = JobContext(environment_name, attempt)
     directory = fragment.fragment_dir(plan.settings.trajectory_state)
     paths = {idx: fragment.fragment_path(directory, plan.key(idx)) for idx in runs}
     with _job_directory(plan) as tmp_dir:
-        todo = fragment.to_compute(plan.runs, plan.key, paths, run_name, logger)
+        todo = fragment.to_compute(runs, plan.key, paths, run_name, logger)
         logger.info("job of %s: %d already done", label, len(runs) - len(todo))
-        stats = _compute(plan, todo, paths, tmp_dir) if todo else RunStats()
+        stats = _compute(plan, todo, paths, tmp_dir, job) if todo else RunStats()
     state = plan.settings.trajectory_state
     if stats.failed:
         failures.write_record(state, runs.start, plan.digest, stats.failed)
@@ -294,7 +352,8 @@ def run_job(plan: Plan, manifest: Path, retry_token: str = "") -> RunStats:
         shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
         message = (
             f"job of {label}: {len(names)} of {len(runs)} runs failed ({shown}); "
-            f"tracebacks are in {plan.settings.log_dir}/warnings_and_errors.txt; finished runs "
+            f"tracebacks are in {plan.settings.environment_log_dir(environment_name)}/"
+            "warnings_and_errors.txt; finished runs "
             "are kept and a rerun computes only the failed ones"
         )
         if not failures.keep_going():

@@ -11,6 +11,12 @@ lists, dicts, pickles, values whose type or shape differs from the first run's, 
 differing from the first run's — is written in pypet's per-run layout as usual, and
 `pypet_sm.load_trajectory` reads both alike. pypet itself loads such a file's parameters and
 run information, but not the stacked results.
+
+The same writer keeps the *run scalars index* of pypet's layout (`INDEX`, under `overview`,
+which pypet skips when loading): a copy of every scalar result and derived parameter of all
+runs, so that `f_get_from_runs` and `runs_table` read one array per item instead of opening
+a group per run (100,000 runs: well under a second instead of minutes). It costs a few bytes
+per scalar and run beside pypet's ~2.7 KB per run.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import tables
 from .records import Item
 
 ROOT = "stacked"
+INDEX = "overview/run_scalars"
 PRESENT = "__present__"
 FLUSH_ROWS = 4096
 PYTHON_SCALARS = {bool: "bool", int: "int", float: "float", complex: "complex"}
@@ -93,11 +100,23 @@ class _Stack:
 class StackedWriter:
     """Collects run items into stacks while the runs stream past; see the module docstring."""
 
-    def __init__(self, h5: tables.File, trajectory: tables.Group, n_runs: int, filters) -> None:
+    def __init__(
+        self,
+        h5: tables.File,
+        trajectory: tables.Group,
+        n_runs: int,
+        filters,
+        path: str = ROOT,
+        scalars_only: bool = False,
+    ) -> None:
         self.h5 = h5
-        self.root = h5.create_group(trajectory, ROOT)
+        parent, _, name = path.rpartition("/")
+        where = h5.get_node(trajectory, parent) if parent else trajectory
+        self.root = h5.create_group(where, name)
         self.n_runs = n_runs
         self.filters = filters
+        # the index of pypet's layout: scalars only, and comments live in pypet's nodes
+        self.scalars_only = scalars_only
         self.stacks: dict[tuple[str, str], _Stack | None] = {}
 
     def add(self, branch: str, idx: int, item: Item) -> bool:
@@ -108,13 +127,15 @@ class StackedWriter:
         if key in self.stacks and self.stacks[key] is None:
             return False  # refused at its first run: the item stays in pypet's layout
         signature = tuple(map(_describe, item.values.values()))
-        if None in signature:
+        if None in signature or (self.scalars_only and any(s[2] for s in signature)):
             self.stacks.setdefault(key, None)
             return False
         stack = self.stacks.get(key)
         if stack is None:
             stack = self._create(branch, item, signature, idx)
-        if stack.signature != signature or stack.comment != item.comment:
+        if stack.signature != signature:
+            return False
+        if stack.comment != item.comment and not self.scalars_only:
             return False
         if list(stack.pending) != list(item.values):
             return False
@@ -173,23 +194,25 @@ def _restore(kind: str, value: Any) -> Any:
     """A stacked element as the type that was stored."""
     if kind in PYTHON_TYPES:
         return PYTHON_TYPES[kind](value)
+    if kind == "ndarray" and not isinstance(value, np.ndarray):
+        return np.asarray(value)  # a 0-d array: indexing the stack gave a numpy scalar
     return value  # numpy scalars and arrays come back as such from the array
 
 
 class StackedReader:
     """Read access to a file's stacks: single values, whole columns, a run's items."""
 
-    def __init__(self, trajectory: tables.Group) -> None:
+    def __init__(self, trajectory: tables.Group, path: str = ROOT) -> None:
         self.stacks: dict[tuple[str, str], tables.Group] = {}
+        self._present: dict[tuple[str, str], np.ndarray] = {}
         try:
-            root = trajectory._f_get_child(ROOT)
+            root = trajectory._v_file.get_node(trajectory, path)
         except tables.NoSuchNodeError:
             return
         for group in root._f_walk_groups():
             if getattr(group._v_attrs, "PSM_STACK", False):
                 branch, _, name = group._v_pathname[len(root._v_pathname) + 1 :].partition("/")
                 self.stacks[(branch, name.replace("/", "."))] = group
-        self._present: dict[tuple[str, str], np.ndarray] = {}
 
     def __bool__(self) -> bool:
         return bool(self.stacks)
@@ -237,5 +260,5 @@ class StackedReader:
         if kind in PYTHON_TYPES:
             values = data[present].tolist()  # Python scalars in one C loop
         else:
-            values = [data[i] for i in present]
+            values = [_restore(kind, data[i]) for i in present]
         return dict(zip(present.tolist(), values, strict=True))

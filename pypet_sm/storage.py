@@ -517,12 +517,14 @@ def _read_values(group: tables.Group, prefix: str = "") -> dict[str, Any]:
     return values
 
 
-def load_leaf(node: tables.Group) -> LoadedLeaf:
+def load_leaf(node: tables.Group, parameter: bool | None = None) -> LoadedLeaf:
     """Read one leaf group written by us or by pypet 0.7.
 
     Understands pypet's Parameter, ArrayParameter, PickleParameter, Result and PickleResult
-    (and classes derived from Result, read like Result). Any other class comes back with its
-    raw stored values and no range.
+    (and classes derived from Result, read like Result). A class named `*Parameter`, or any
+    class when `parameter` is true (the leaf is in parameters, derived_parameters or config:
+    the user's own parameter classes) is read like Parameter. Any other class comes back with
+    its raw stored values and no range.
     """
     class_name = _attribute(node, CLASS_NAME) or ""
     comment = _attribute(node, COMMENT)
@@ -547,7 +549,7 @@ def load_leaf(node: tables.Group) -> LoadedLeaf:
             )
             explored = [raw[name] for name in names]
         return LoadedLeaf(class_name, comment, {"data": raw["data" + ARRAY_MARK]}, explored)
-    if class_name.endswith("Parameter") and isinstance(raw.get("data"), dict):
+    if (class_name.endswith("Parameter") or parameter) and isinstance(raw.get("data"), dict):
         explored = raw["explored_data"]["data"] if "explored_data" in raw else None
         return LoadedLeaf(class_name, comment, {"data": raw["data"]["data"][0]}, explored)
     return LoadedLeaf(class_name, comment, raw)

@@ -11,50 +11,38 @@ from typing import Any
 
 import numpy as np
 
+from . import classes
 from . import values as value_types
+from .classes import Parameter
 from .errors import TrajectoryError
 from .naming import Group, Leaf, NamingError, check_natural_name
 
-PARAMETER_CLASSES = ("Parameter", "ArrayParameter", "PickleParameter")
-
-
-class Parameter:
-    """Marker for pypet's Parameter class: `traj.f_add_parameter(Parameter, 'x', 1.0)`."""
-
-
-class ArrayParameter(Parameter):
-    """Marker for pypet's ArrayParameter (large arrays, explored ranges stored de-duplicated)."""
-
-
-class PickleParameter(Parameter):
-    """Marker for pypet's PickleParameter (any picklable value)."""
+PARAMETER_CLASSES = classes.BUILTIN_PARAMETERS
 
 
 def _strip_branch(name: str, branch: str) -> str:
     return name[len(branch) + 1 :] if name.startswith(branch + ".") else name
 
 
-def _class_name(candidate: Any) -> str | None:
-    if isinstance(candidate, type) and issubclass(candidate, Parameter):
-        return candidate.__name__
-    if isinstance(candidate, type):
-        name = candidate.__name__
-    elif isinstance(candidate, str) and candidate in PARAMETER_CLASSES:
-        name = candidate
-    else:
-        return None
-    if name not in PARAMETER_CLASSES:
-        raise TrajectoryError(f"unknown parameter class {name}; use one of {PARAMETER_CLASSES}")
-    return name
+def _class_name(candidate: Any, known: dict[str, type]) -> str | None:
+    if isinstance(candidate, str) and candidate in PARAMETER_CLASSES:
+        return candidate
+    try:
+        return classes.class_name_for(candidate, Parameter, known)
+    except TypeError as error:
+        raise TrajectoryError(f"f_add_parameter: {error}") from None
 
 
 class Trajectory(Group):
     """A trajectory under construction: `traj.par.neuron.tau` reads back the defaults."""
 
-    def __init__(self, name: str, comment: str = "") -> None:
+    def __init__(
+        self, name: str, comment: str = "", custom_classes: dict[str, type] | None = None
+    ) -> None:
         super().__init__("")
         object.__setattr__(self, "v_name", name)
         object.__setattr__(self, "v_comment", comment)
+        object.__setattr__(self, "_custom_classes", custom_classes or {})
         object.__setattr__(self, "_explored", {})  # full name -> list, in exploration order
         self.add_group("parameters")
         self.add_group("config")
@@ -68,7 +56,8 @@ class Trajectory(Group):
     def f_add_parameter(self, *args: Any, comment: str = "", **kwargs: Any) -> Leaf:
         """pypet's `(name, value, comment=...)` or `(Class, name, value, comment=...)`."""
         args_list = list(args)
-        class_name = _class_name(args_list[0]) if args_list else None
+        cls = args_list[0] if args_list else None
+        class_name = _class_name(cls, self._custom_classes) if args_list else None
         if class_name is not None:
             args_list.pop(0)
         if not args_list or not isinstance(args_list[0], str):
@@ -84,6 +73,14 @@ class Trajectory(Group):
             comment = args_list.pop(0)
         if args_list or kwargs:
             raise TrajectoryError(f"parameter {name!r}: unexpected arguments {args_list} {kwargs}")
+        if classes.is_custom(cls):  # the user's class: what its _store() gives is stored
+            custom = cls(f"parameters.{name}", {"data": value}, comment, class_name)
+            try:
+                stored = classes.stored_values(custom)
+                classes.check_storable(class_name, stored, parameter=True)
+            except TypeError as error:
+                raise TrajectoryError(f"parameter {name!r}: {error}") from None
+            value = stored["data"]
         if class_name != "PickleParameter":
             try:
                 value_types.check_parameter_value(value)

@@ -26,11 +26,12 @@ from pypet_sm.overview import (
     OverviewWriter,
     RunRow,
     enabled_tables,
+    format_runtime,
     parameter_summary,
     result_value_string,
     value_string,
 )
-from pypet_sm.stacked import StackedWriter
+from pypet_sm.stacked import INDEX, StackedWriter
 from pypet_sm.storage import ensure_group, store_parameter, store_result
 
 PYPET_FORMAT_VERSION = "0.7.0"
@@ -84,6 +85,11 @@ ENVIRONMENT_COMMENTS = {
     "trajectory.timestamp": "Timestamp of trajectory",
     "timestamp": "Timestamp of environment creation",
     "hexsha": "SHA-1 identifier of the environment",
+    "snakemake.command_line": "The snakemake command line of this invocation",
+    "snakemake.cores": "Cores given to snakemake (--cores)",
+    "snakemake.executor": "Snakemake executor that ran the jobs (local, slurm, ...)",
+    "snakemake.profile": "Snakemake profiles given (--profile)",
+    "snakemake.workflow_profile": "Snakemake workflow profile used",
 }
 GIT_COMMENTS = {
     "hexsha": "SHA-1 hash of commit",
@@ -146,14 +152,20 @@ def environment_config_items(
     """`config.environment.<env>.*`: settings, trajectory, timestamp, hexsha, versions; and
     `config.git.commit_<sha7>_<time>.*` when git was used."""
     values: dict[str, Any] = {k: v for k, v in environment.settings.items() if v is not None}
+    start = environment.timestamp  # the invocation's start, before any of its runs
+    finish = max(environment.finish_timestamp or start, start)
     values.update(
         {
             "trajectory.name": trajectory_name,
             "trajectory.timestamp": trajectory_timestamp,
             "timestamp": environment.timestamp,
+            "start_timestamp": start,
+            "finish_timestamp": finish,
+            "runtime": format_runtime(start, finish),
             "hexsha": environment.hexsha,
         }
     )
+    values.update({f"snakemake.{key}": str(value) for key, value in environment.invocation.items()})
     prefix = f"environment.{environment.name}."
     items = [
         records.Parameter(prefix + key, {"data": value}, ENVIRONMENT_COMMENTS.get(key, ""))
@@ -225,11 +237,11 @@ class _Writer:
             "runs": length,
         }
         self.overview = OverviewWriter(h5, self.root, settings, self.filters, expected)
-        self.stacked = (
-            StackedWriter(h5, self.root, length, self.filters)
-            if settings.layout == "stacked"
-            else None
-        )
+        self.stacked = self.index = None
+        if settings.layout == "stacked":
+            self.stacked = StackedWriter(h5, self.root, length, self.filters)
+        else:
+            self.index = StackedWriter(h5, self.root, length, self.filters, INDEX, True)
 
     def branch(self, name: str) -> tables.Group:
         if name not in self.branches:
@@ -310,6 +322,7 @@ class _Writer:
                     self._summary(run.idx),
                     run.environment_hexsha or self.default_hexsha,
                     run.completed,
+                    run,
                 )
             )
             if run.completed:
@@ -320,8 +333,9 @@ class _Writer:
         for missing in range(next_idx, self.record.length):
             self.overview.add_run(self._placeholder(missing))
         self.overview.flush_runs()
-        if self.stacked is not None:
-            self.stacked.close()
+        for stacks in (self.stacked, self.index):
+            if stacks is not None:
+                stacks.close()
 
     def _summary(self, idx: int) -> str:
         explored = (
@@ -346,6 +360,8 @@ class _Writer:
                 if self.stacked is not None and self.stacked.add(branch, run.idx, item):
                     self._record_run_item(branch, location, leaf, item)
                     continue
+                if self.index is not None:
+                    self.index.add(branch, run.idx, item)
                 if not groups:  # the run's group only when something is stored in it
                     groups[""] = self._run_group(branch, path)
                 if parent not in groups:

@@ -148,6 +148,11 @@ class Project:
                 parts.append(f"----- {path.relative_to(self.path)}\n{text[-6000:]}")
         return "\n".join(parts)
 
+    def environment_log_dirs(self) -> list[Path]:
+        """`logs/<name>/environment_*/` (one per invocation that ran jobs), oldest first."""
+        found = (self.path / "logs" / self.name).glob("environment_*")
+        return sorted(found, key=lambda path: path.name[-20:])  # by the time in the name
+
     def describe(self, proc: subprocess.CompletedProcess) -> str:
         command = " ".join(map(str, proc.args))
         return (
@@ -223,10 +228,11 @@ def write_unique_module(directory: Path, source: str) -> str:
 def compute_in_process(config: dict[str, Any]):
     """Plan, run every job and merge in this process, in the current directory (as the
     workflow's rules do); returns the plan."""
-    from pypet_sm import merge, plan, run
+    from pypet_sm import environment, merge, plan, run
 
     the_plan = plan.from_config(config)
     plan.save(the_plan)
+    environment.start(the_plan.settings)  # what Snakemake's onstart does
     manifests = the_plan.settings.trajectory_state / "manifests"
     for job in range(the_plan.n_jobs):
         run.run_job(the_plan.job_plan(job), manifests / f"job_{job:06d}.json")

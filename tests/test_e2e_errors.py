@@ -145,7 +145,8 @@ def test_a_failing_run_keeps_the_other_runs(project):
     logs = project.logs()
     assert "run_00000002" in logs, project.describe(proc)
     assert "boom in run 2" in logs, project.describe(proc)
-    errors = (project.path / "logs" / "failing" / "warnings_and_errors.txt").read_text()
+    (log_dir,) = project.environment_log_dirs()
+    errors = (log_dir / "warnings_and_errors.txt").read_text()
     assert "run_00000002" in errors and "ValueError: boom in run 2" in errors
     # the job's own log names the failed run too
     job_log = (project.path / "logs" / "failing" / "jobs" / "job_000001.log").read_text()

@@ -99,6 +99,8 @@ def _wait_for_no_processes(project: Project, timeout: float = 60.0) -> None:
 def content(path: Path) -> dict[str, tuple]:
     """Every node's attributes and data, without timestamps and environment entries."""
     skip_columns = {"time", "timestamp", "finish_timestamp", "runtime", "short_environment_hexsha"}
+    # runs_provenance: which environment (invocation) and process ran a run, and when
+    skip_columns |= {"environment", "pid", "start", "finish"}
     found = {}
     with tables.open_file(str(path)) as h5:
         for node in h5.walk_nodes("/"):

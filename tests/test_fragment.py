@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from pypet_sm import fragment, plan, run
+from pypet_sm import environment, fragment, plan, run
 from pypet_sm.errors import PypetSmError
 
 from .conftest import write_unique_module
@@ -40,6 +40,7 @@ class Job:
             "runs_per_job": 4,
         }
         self.plan = plan.from_config(config)
+        environment.start(self.plan.settings)  # what Snakemake's onstart does
         assert self.plan.n_jobs == 1
         self.manifest = directory / "manifest.json"
 

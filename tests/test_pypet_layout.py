@@ -116,3 +116,32 @@ def test_loader_has_pypets_crun_per_branch(tmp_path):
         assert traj.derived_parameters.crun.d == 1
         assert traj.dpar.crun.d == 1
         assert traj.crun.z == 2.5  # ours: the results group (pypet: ambiguous)
+
+
+def test_runs_provenance_rows_follow_the_runs_table(tmp_path):
+    """overview/runs_provenance has one row per run like `runs`; a run that did not run has
+    only its index and name there."""
+    parameters = [records.Parameter("x", {"data": 0.0}, "", None, [1.0, 2.0, 3.0])]
+    ran = run(1, z=1.5)
+    ran.environment, ran.host, ran.pid = "environment_abcdef0_2024_01_31_12h00m00s", "node7", 42
+    ran.cluster_job_id, ran.attempt = "123", 2
+    path = tmp_path / "provenance.hdf5"
+    write_trajectory(path, record(parameters, [ran]))
+    with pypet_sm.load_trajectory(path) as traj:
+        table = traj.runs_table(provenance=True)
+        assert list(table["name"]) == ["run_00000000", "run_00000001", "run_00000002"]
+        assert list(table["host"]) == ["", "node7", ""]
+        assert list(table["attempt"]) == [0, 2, 0]
+        assert traj.f_get_run_provenance(1) == {
+            "idx": 1,
+            "name": "run_00000001",
+            "environment": "environment_abcdef0_2024_01_31_12h00m00s",
+            "host": "node7",
+            "pid": 42,
+            "cluster_job_id": "123",
+            "attempt": 2,
+            "start": 1.7e9,
+            "finish": 1.7e9 + 1,
+            "runtime": "0:00:01",
+        }
+        assert traj.f_get_run_provenance(0)["environment"] == ""

@@ -11,6 +11,8 @@ import pandas
 import pytest
 import tables
 
+from pypet_sm.naming import NamingError
+
 from .conftest import Project, assert_same
 
 SIM = """
@@ -149,3 +151,46 @@ def test_unknown_layout_names_the_field(tmp_path):
     output = proc.stdout + proc.stderr
     assert "config field 'storage.layout'" in output, project.describe(proc)
     assert "'rows'" in output and "Traceback (most recent call last)" not in output
+
+
+def test_run_scalars_index_of_pypets_layout_gives_what_the_run_groups_hold(both):
+    """pypet's layout keeps an index of scalar results (overview/run_scalars) for reading
+    across runs; what it gives must equal reading every run's own group."""
+    pypet_project, _ = both
+    with tables.open_file(pypet_project.trajectory_file) as h5:
+        indexed = {
+            group._v_pathname.removeprefix("/t/overview/run_scalars/")
+            for group in h5.walk_groups("/t/overview/run_scalars")
+            if getattr(group._v_attrs, "PSM_STACK", False)
+        }
+    assert indexed == {
+        "results/z",
+        "results/count",
+        "results/flag",
+        "results/c",
+        "results/f32",
+        "results/stats",
+        "results/neuron/rate",
+        "results/sometimes",
+        "derived_parameters/steps",
+    }
+    with pypet_project.load() as traj:
+        assert traj._columns.stacks and not traj._stacked.stacks
+        for name, branch in [("z", "results"), ("f32", "results"), ("rate", "results")] + [
+            ("sometimes", "results"),
+            ("steps", "derived_parameters"),
+            ("flag", "results"),
+            ("c", "results"),
+        ]:
+            path = "neuron.rate" if name == "rate" else name
+            want = {}
+            for run in traj.f_get_run_names():
+                group = traj.f_get(f"{branch}.runs.{run}")
+                try:
+                    want[run] = group.f_get(path, fast_access=True)
+                except NamingError:  # the run lacks it
+                    continue
+            got = traj.f_get_from_runs(name)
+            assert list(got) == list(want), name
+            for run in want:
+                assert_same(got[run], want[run], f"{name} {run}")

@@ -176,9 +176,12 @@ def import_job_module():
     return compat_job
 
 
-def pypet_view(filename: Path, name: str, directory: Path, crun_runs=None) -> dict:
+def pypet_view(
+    filename: Path, name: str, directory: Path, crun_runs=None, dynamic_imports=None
+) -> dict:
     """What pypet loads from `filename` (see dump.py), as a dict; `crun_runs` limits the
-    per-run natural-naming checks to these run indices (default: every run)."""
+    per-run natural-naming checks to these run indices (default: every run);
+    `dynamic_imports` are pypet's (classes as 'module.Class', importable from `directory`)."""
     import pickle
 
     output = Path(filename).with_suffix(".pypet-view.pkl")
@@ -188,6 +191,7 @@ def pypet_view(filename: Path, name: str, directory: Path, crun_runs=None) -> di
         "directory": str(directory),
         "output": str(output),
         "crun_runs": crun_runs,
+        "dynamic_imports": dynamic_imports,
     }
     run_script("dump.py", spec)
     import_job_module()

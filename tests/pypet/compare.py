@@ -85,6 +85,18 @@ KNOWN = [
         "the order added; the same rows",
     ),
     Known(
+        r"^overview run_scalars: only in ours|^tree /overview/run_scalars\b",
+        "overview/run_scalars is our index of the runs' scalar results (pypet_sm.stacked): "
+        "one array per item, so f_get_from_runs and runs_table need not open a group per "
+        "run; pypet skips the overview group when it loads a trajectory, so it never sees it",
+    ),
+    Known(
+        r"^(overview|tree) \S*runs_provenance\b",
+        "overview/runs_provenance is ours, beside pypet's runs table: each run's environment, "
+        "host, pid, cluster job id, Snakemake attempt, start and finish; pypet does not read "
+        "overview tables it does not know, so it loads the file as before",
+    ),
+    Known(
         r"^tree \S+ dtype \((PickleResult|PickleParameter)\): pypet \|S\d+ \| ours \|S\d+$",
         "pickles: pypet's PickleResult pickles with protocol 0 and PickleParameter with 2, "
         "we use protocol 4 (binary, smaller, faster); the protocol is stored beside the data "

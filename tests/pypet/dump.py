@@ -3,7 +3,8 @@
     python3.12 dump.py SPEC.json
 
 SPEC: {"filename", "name", "output" (pickle path), "directory" (put first on sys.path, for
-the classes of pickled results)}. Loads with exactly the call README.md documents for pypet
+the classes of pickled results), "dynamic_imports" (optional: pypet's, for custom classes)}.
+Loads with exactly the call README.md documents for pypet
 users, then records plain values (no pypet objects), so Python 3.11 can compare two dumps:
 trajectory attributes, every parameter, derived parameter and result (class, comment,
 values, explored range), f_get_explored_parameters, f_get_run_information of every run,
@@ -64,9 +65,10 @@ def main() -> None:
     from pypet.pypetexceptions import VersionMismatchError
 
     filename, name = spec["filename"], spec["name"]
+    imports = spec.get("dynamic_imports")
     out = {}
     try:
-        Trajectory(filename=filename).f_load(
+        Trajectory(filename=filename, dynamic_imports=imports).f_load(
             name=name, load_parameters=2, load_derived_parameters=0, load_results=0
         )
         out["without_force"] = None
@@ -75,7 +77,7 @@ def main() -> None:
 
     started = time.perf_counter()
     # README.md, "Loading our files in pypet": exactly this call
-    traj = Trajectory(filename=filename)
+    traj = Trajectory(filename=filename, dynamic_imports=imports)
     traj.f_load(name=name, load_parameters=2, load_derived_parameters=2, load_results=2, force=True)
     out["load_seconds"] = time.perf_counter() - started
     out.update(

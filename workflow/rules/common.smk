@@ -55,8 +55,9 @@ def job_log(job):
     return f"{LOGS}/jobs/job_{job:06d}.log"
 
 
-if config.get("keep_going"):
-    os.environ[pypet_sm.failures.KEEP_GOING_ENV] = "1"
+# keep_going in the config wins; unset, Snakemake's --keep-going decides (onstart)
+if config.get("keep_going") is not None:
+    os.environ[pypet_sm.failures.KEEP_GOING_ENV] = "1" if config["keep_going"] else "0"
 PACKAGE_ROOT = str(Path(pypet_sm.__file__).parent.parent)
 # Jobs call `python`: the interpreter running Snakemake comes first on PATH, so a venv works
 # without activating it; with --sdm conda the job's environment is put before it.
@@ -71,11 +72,14 @@ wildcard_constraints:
     job=r"\d{6}",
 
 
+# The invocation's environment (and git commit): only when jobs will run (never in a dry run,
+# never for "nothing to be done"), only in the main process (cluster jobs get --no-hooks), so
+# exactly one per invocation. Planning above runs at every parse, so it must not do this.
 onstart:
-    if workflow.execution_settings.keep_going:
+    if workflow.execution_settings.keep_going and config.get("keep_going") is None:
         os.environ[pypet_sm.failures.KEEP_GOING_ENV] = "1"
     try:
-        pypet_sm.environment.start(SETTINGS)
+        pypet_sm.environment.start(SETTINGS, workflow)
     except PypetSmError as error:
         raise WorkflowError(str(error)) from None
 

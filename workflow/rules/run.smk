@@ -2,9 +2,12 @@
 # fragments are not declared outputs, so a failed job never deletes finished runs. The job's
 # plan file is named by a digest of everything the job computes with, so Snakemake reruns
 # exactly the jobs whose points changed (their finished runs are still skipped). Params must
-# be plain strings: Snakemake leaves other types (such as Path) out of its rerun check. The
-# retry token changes when runs of the job failed, so the next invocation computes them again
-# even when the job kept going and wrote its manifest.
+# be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
+# The attempt number is a resource, not a param: params are a rerun trigger, and a retried
+# job's attempt must not make the next invocation rerun it. The rule's log gets Snakemake's
+# view of the job; the job also writes its log into the environment's log folder (logs.py).
+# The retry token, a param, changes when runs of the job failed, so the next invocation
+# computes them again even when the job kept going and wrote its manifest.
 
 
 rule run_job:
@@ -14,6 +17,8 @@ rule run_job:
         plan=lambda wildcards: str(PLAN.job_plan_path(int(wildcards.job))),
         package=PACKAGE_ROOT,
         retry=retry_token,
+    resources:
+        attempt=lambda wildcards, attempt: attempt,
     log:
         f"{LOGS}/jobs/job_{{job}}.log",
     conda:
@@ -21,4 +26,4 @@ rule run_job:
     shell:
         "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
         "python -m pypet_sm run-job --plan {params.plan:q} --manifest {output:q} "
-        "--retry-token={params.retry:q} > {log:q} 2>&1"
+        "--attempt {resources.attempt} --retry-token={params.retry:q} > {log:q} 2>&1"
