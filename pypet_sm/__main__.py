@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     run_job.add_argument("--plan", required=True, help="the job's plan file")
     run_job.add_argument("--manifest", required=True, help="manifest path (the rule's output)")
     run_job.add_argument("--attempt", type=int, default=1, help="Snakemake's attempt number")
+    run_job.add_argument("--retry-token", default="", help="token of the job's failure record")
     merge = commands.add_parser("merge", help="merge all fragments into the trajectory file")
     merge.add_argument("--plan", required=True)
     merge.add_argument("--output", required=True, help="trajectory HDF5 file")
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "run-job":
             from .run import run_job
 
-            run_job(plan, arguments.manifest, env.name, arguments.attempt)
+            run_job(plan, arguments.manifest, env.name, arguments.attempt, arguments.retry_token)
         else:
             from .merge import merge
 

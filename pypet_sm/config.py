@@ -11,6 +11,7 @@ import importlib
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -162,6 +163,8 @@ def load_settings(config: dict[str, Any]) -> Settings:
         raise ConfigError(
             "runs_per_job", f"expected 'auto' or an integer >= 1, got {runs_per_job!r}"
         )
+    if config.get("keep_going") is not None and not isinstance(config["keep_going"], bool):
+        raise ConfigError("keep_going", f"expected true or false, got {config['keep_going']!r}")
     git = config.get("git") or {}
     if not isinstance(git, dict):
         raise ConfigError("git", f"expected a mapping, got {git!r}")
@@ -271,4 +274,11 @@ def build_trajectory(config: dict[str, Any], settings: Settings | None = None) -
             hook(traj)
         except PypetSmError as error:
             raise ConfigError("build", f"{settings.build}: {error}") from None
+        except Exception as error:  # the user's hook may fail in any way: say where
+            frame = traceback.extract_tb(error.__traceback__)[-1]
+            raise ConfigError(
+                "build",
+                f"{settings.build} raised {type(error).__name__}: {error} "
+                f"(at {frame.filename}:{frame.lineno})",
+            ) from None
     return traj

@@ -7,6 +7,7 @@ holds one value (pypet's fast access); otherwise the `Leaf` itself.
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -34,6 +35,25 @@ def check_name(dotted: str) -> None:
             raise NamingError(f"{dotted!r}: {part!r} is reserved by pypet's natural naming")
     if len(dotted.rpartition(".")[2]) >= MAX_NAME_LENGTH:
         raise NamingError(f"{dotted!r}: names must be shorter than {MAX_NAME_LENGTH} characters")
+
+
+def check_natural_name(dotted: str) -> None:
+    """Reject names a user adds that natural naming could not reach as `traj.a.b`.
+
+    Each part must be a Python identifier (not `1x`, not a keyword) and must not be or shadow
+    one of pypet's methods and properties (`f_...`, `v_...`) or of this tree's own methods.
+    """
+    for part in dotted.split("."):
+        if not part.isidentifier() or keyword.iskeyword(part):
+            raise NamingError(
+                f"{part!r} cannot be reached as traj.{part}; each part of a name needs "
+                "letters, digits and '_' and must start with a letter"
+            )
+        if part.startswith(("f_", "v_")) or part in _METHOD_NAMES:
+            raise NamingError(
+                f"{part!r} would hide pypet's method or property of that name (names starting "
+                "with f_ or v_ are pypet's)"
+            )
 
 
 class Leaf:
@@ -151,7 +171,10 @@ class Group:
                 child = Group(group.child_name(part))
                 group._children[part] = child
             elif isinstance(child, Leaf):
-                raise NamingError(f"{child.v_full_name} is a leaf, it cannot hold {path!r}")
+                raise NamingError(
+                    f"{child.v_full_name} is a leaf (parameter or result), so it cannot also be "
+                    f"a group holding {self.child_name(path)!r}"
+                )
             group = child
         return group
 
@@ -159,7 +182,13 @@ class Group:
         check_name(path)
         parent_path, _, name = path.rpartition(".")
         parent = self.add_group(parent_path)
-        if name in parent._children:
+        existing = parent._children.get(name)
+        if isinstance(existing, Group):
+            raise NamingError(
+                f"{parent.child_name(name)} is a group already (holding "
+                f"{', '.join(list(existing._children)[:3])}), so it cannot also be a leaf"
+            )
+        if existing is not None:
             raise NamingError(f"{parent.child_name(name)} exists already")
         parent._children[name] = leaf
         return leaf
@@ -245,3 +274,9 @@ class Group:
 
     def __repr__(self) -> str:
         return f"<Group {self.v_full_name or '/'}: {', '.join(list(self._children)[:10])}>"
+
+
+_METHOD_NAMES = {name for name in dir(Group) if not name.startswith("_")} | {
+    "f_get",
+    "v_name",
+}

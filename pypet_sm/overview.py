@@ -220,6 +220,16 @@ def _hdf5_settings_description() -> dict[str, tables.Col]:
     return description
 
 
+EXCEPTION_LENGTH = 1024
+TRACEBACK_LENGTH = 16384
+FAILED_RUNS_DESCRIPTION = {
+    "idx": tables.IntCol(pos=0),
+    "name": tables.StringCol(NAME_LENGTH, pos=1),
+    "exception": tables.StringCol(EXCEPTION_LENGTH, pos=2),
+    "traceback": tables.StringCol(TRACEBACK_LENGTH, pos=3),
+}
+
+
 @dataclass
 class RunRow:
     """One row of the `runs` table."""
@@ -375,6 +385,20 @@ class OverviewWriter:
             self._append(self.tables[branch + "_summary"], [row])
             return comment
         return None if self.settings.purge_duplicate_comments else comment
+
+    def add_failed_run(self, idx: int, name: str, exception: str, traceback: str) -> None:
+        """A row of `failed_runs` (ours, not pypet's): why a run has `completed = 0`."""
+        table = self.tables.get("failed_runs")
+        if table is None:
+            table = self._create("failed_runs", FAILED_RUNS_DESCRIPTION, None)
+            self.tables["failed_runs"] = table
+        row = {
+            "idx": idx,
+            "name": name.encode(ENCODING),
+            "exception": cut(exception, EXCEPTION_LENGTH),
+            "traceback": cut(traceback, TRACEBACK_LENGTH),
+        }
+        self._append(table, [row])
 
     def add_run(self, row: RunRow) -> None:
         """Queue one row of the `runs` table (written in batches)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import atomic
+from . import atomic, validate
 from .cluster import ResourceSettings
 from .config import AUTO, Settings, build_trajectory, import_object, load_settings
 from .trajectory import Trajectory
@@ -250,7 +250,9 @@ def from_config(config: dict[str, Any]) -> Plan:
     (in the planning interpreter: a job module must import there too)."""
     settings = load_settings(config)
     traj = build_trajectory(config, settings)
-    import_object(settings.job, "job")
+    function = import_object(settings.job, "job")
+    validate.job_signature(function, settings.job, settings.args, settings.kwargs)
+    validate.output_paths(settings)
     return from_trajectory(settings, traj)
 
 

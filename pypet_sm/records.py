@@ -53,6 +53,7 @@ class RunRecord:
     cluster_job_id: str = ""  # SLURM_JOB_ID and the like; "" when not in a batch system
     attempt: int = 0  # Snakemake's attempt number of the run job (retries count up)
     cluster_node: str = ""  # the batch system's node name (SLURMD_NODENAME)
+    error: tuple[str, str] | None = None  # a failed run's (exception, traceback)
 
 
 @dataclass

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import json
 import logging
 import os
 import pickle
@@ -26,11 +25,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import atomic, classes, cluster, environment, fragment, logs
+from . import atomic, classes, cluster, environment, failures, fragment, logs
+from . import manifest as manifests
 from . import values as value_types
 from .config import import_object
 from .errors import PypetSmError, TrajectoryError
-from .naming import Group, Leaf, NamingError
+from .naming import Group, Leaf, NamingError, check_natural_name
 from .plan import Plan, run_name
 
 logger = logging.getLogger("pypet_sm.run")
@@ -160,6 +160,7 @@ class SingleRun(Group):
         else:
             leaf = Leaf(full_name, values, comment, class_name)
         try:
+            check_natural_name(name)
             self.add_leaf(full_name, leaf)
         except NamingError as error:
             raise TrajectoryError(f"{self.v_crun}: cannot add {name!r}: {error}") from None
@@ -252,12 +253,13 @@ def _compute(
         logs.set_context(traj.v_crun)
         start = time.time()
         called = time.perf_counter()
-        error = None
+        error = exception = None
         try:
             function(traj, *settings.args, **settings.kwargs)
             results, derived = traj.collected("results"), traj.collected("derived_parameters")
-        except Exception:
+        except Exception as raised:
             error = traceback.format_exc()
+            exception = f"{type(raised).__name__}: {raised}"
             results, derived = [], []
         finally:
             logs.flush_streams()
@@ -277,21 +279,29 @@ def _compute(
             "results": results,
             "derived_parameters": derived,
             "traceback": error,
+            "exception": exception,
         }
         status = fragment.COMPLETED if error is None else fragment.FAILED
         try:
             fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
         except (pickle.PicklingError, TypeError, AttributeError) as write_error:
-            error = f"results of {traj.v_crun} cannot be pickled: {write_error}"
+            exception = error = failures.unpicklable(traj, write_error)
             status = fragment.FAILED
-            body.update(results=[], derived_parameters=[], traceback=error)
+            body.update(results=[], derived_parameters=[], traceback=error, exception=error)
             fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
         if error is None:
             stats.completed += 1
         else:
-            stats.failed.append(traj.v_crun)
+            stats.failed.append(
+                {"idx": idx, "name": traj.v_crun, "exception": exception, "parameters": run_values}
+            )
             logger.error(
-                "%s (idx %d, point %s) failed:\n%s", traj.v_crun, idx, plan.key(idx), error
+                "%s (idx %d, point %s, parameters %s) failed:\n%s",
+                traj.v_crun,
+                idx,
+                plan.key(idx),
+                run_values,
+                error,
             )
         logs.set_context(outside_runs)
     return stats
@@ -308,16 +318,22 @@ class JobContext:
 @dataclasses.dataclass
 class RunStats:
     completed: int = 0
-    failed: list[str] = dataclasses.field(default_factory=list)
+    failed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     in_function: float = 0.0
 
 
 def run_job(
-    plan: Plan, manifest: Path, environment_name: str | None = None, attempt: int = 1
+    plan: Plan,
+    manifest: Path,
+    environment_name: str | None = None,
+    attempt: int = 1,
+    retry_token: str = "",
 ) -> RunStats:
     """Compute the runs of a job's plan that have no completed fragment; write the manifest.
 
     `environment_name` None: the environment the current invocation started (`onstart`).
+    `retry_token` is the token of the job's failure record when Snakemake started it (see
+    `failures`).
     """
     job_started = time.perf_counter()
     runs = plan.runs
@@ -328,17 +344,25 @@ def run_job(
     directory = fragment.fragment_dir(plan.settings.trajectory_state)
     paths = {idx: fragment.fragment_path(directory, plan.key(idx)) for idx in runs}
     with _job_directory(plan) as tmp_dir:
-        todo = [idx for idx in runs if not fragment.is_completed(paths[idx], plan.key(idx))]
+        todo = fragment.to_compute(runs, plan.key, paths, run_name, logger)
         logger.info("job of %s: %d already done", label, len(runs) - len(todo))
         stats = _compute(plan, todo, paths, tmp_dir, job) if todo else RunStats()
+    state = plan.settings.trajectory_state
     if stats.failed:
-        shown = ", ".join(stats.failed[:10]) + (" ..." if len(stats.failed) > 10 else "")
-        raise RunFailures(
-            f"job of {label}: {len(stats.failed)} of {len(runs)} runs failed ({shown}); "
+        failures.write_record(state, runs.start, plan.digest, stats.failed)
+        names = [run["name"] for run in stats.failed]
+        shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+        message = (
+            f"job of {label}: {len(names)} of {len(runs)} runs failed ({shown}); "
             f"tracebacks are in {plan.settings.environment_log_dir(environment_name)}/"
             "warnings_and_errors.txt; finished runs "
             "are kept and a rerun computes only the failed ones"
         )
+        if not failures.keep_going():
+            raise RunFailures(message)
+        logger.warning("%s; keep going: they are merged as not completed", message)
+    else:
+        failures.clear_record(state, runs.start, retry_token)
     record = {
         "first_run": runs.start,
         "last_run": runs.stop - 1,
@@ -346,11 +370,12 @@ def run_job(
         "runs": len(runs),
         "skipped": len(runs) - len(todo),
         "completed": stats.completed,
+        "failed": len(stats.failed),
         # measured in this process, so benchmarks can tell framework time from user time
         "seconds_total": time.perf_counter() - job_started,
         "seconds_in_function": stats.in_function,
     }
-    atomic.write_text(manifest, json.dumps(record))
+    atomic.write_text(manifest, manifests.dumps(record))
     logger.info(
         "job of %s done: %d computed, %d skipped", label, stats.completed, record["skipped"]
     )

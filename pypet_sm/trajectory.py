@@ -15,7 +15,7 @@ from . import classes
 from . import values as value_types
 from .classes import Parameter
 from .errors import TrajectoryError
-from .naming import Group, Leaf, NamingError
+from .naming import Group, Leaf, NamingError, check_natural_name
 
 PARAMETER_CLASSES = classes.BUILTIN_PARAMETERS
 
@@ -90,6 +90,7 @@ class Trajectory(Group):
                 ) from None
         leaf = Leaf(f"parameters.{name}", {"data": value}, comment, class_name)
         try:
+            check_natural_name(name)
             return self.add_leaf(leaf.v_full_name, leaf)
         except NamingError as error:
             raise TrajectoryError(f"cannot add parameter {name!r}: {error}") from None
@@ -99,6 +100,7 @@ class Trajectory(Group):
         name = _strip_branch(name, "config")
         leaf = Leaf(f"config.{name}", {"data": value}, comment)
         try:
+            check_natural_name(name)
             return self.add_leaf(leaf.v_full_name, leaf)
         except NamingError as error:
             raise TrajectoryError(f"cannot add config {name!r}: {error}") from None

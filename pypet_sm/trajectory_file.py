@@ -327,6 +327,8 @@ class _Writer:
             )
             if run.completed:
                 self._write_run_items(run)
+            elif run.error is not None:
+                self.overview.add_failed_run(run.idx, run.name, *run.error)
             next_idx = run.idx + 1
         for missing in range(next_idx, self.record.length):
             self.overview.add_run(self._placeholder(missing))

@@ -136,9 +136,12 @@ def test_a_failing_run_keeps_the_other_runs(project):
     )
     proc = project.snakemake(expect=1)
     assert not project.trajectory_file.exists()
-    # run 3 shares the failing run's job; it and every other run are done and kept
-    assert set(project.fragments_by_idx()) == {0, 1, 3, 4}, project.describe(proc)
-    assert sorted(call[0] for call in project.calls()) == [0, 1, 2, 3, 4]
+    # run 3 shares the failing run's job; it and every other run that ran is done and kept
+    # (the workflow stops at the failed job, so other jobs may not have started)
+    done = set(project.fragments_by_idx())
+    assert {3} <= done <= {0, 1, 3, 4}, project.describe(proc)
+    assert sorted(call[0] for call in project.calls()) == sorted([2, *done])
+    n_calls = len(project.calls())
     logs = project.logs()
     assert "run_00000002" in logs, project.describe(proc)
     assert "boom in run 2" in logs, project.describe(proc)
@@ -152,7 +155,7 @@ def test_a_failing_run_keeps_the_other_runs(project):
     # fix the function: the rerun computes only the failed run
     project.write_module(FAILING.replace("BROKEN = True", "BROKEN = False"))
     project.snakemake()
-    assert [call[0] for call in project.calls()[5:]] == [2]
+    assert sorted(call[0] for call in project.calls()[n_calls:]) == sorted(set(range(5)) - done)
     with project.load() as traj:
         assert traj.f_get_from_runs("z", use_indices=True) == {
             0: 1.0,

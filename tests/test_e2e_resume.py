@@ -208,3 +208,26 @@ def test_changing_a_default_value_recomputes_every_run(project):
         assert traj.f_get_from_runs("z", use_indices=True) == {
             idx: xs[idx] * ys[idx] + 100.0 for idx in range(6)
         }
+
+
+def test_a_deleted_trajectory_is_merged_again_a_changed_one_is_kept(project):
+    import tables
+
+    project.write_module(SIM)
+    project.write_config(multiply_config(name="again"))
+    project.snakemake()
+    # the merge's Snakemake output is a record of the file, not the file itself
+    assert (project.state / "merged.json").exists()
+    project.trajectory_file.unlink()
+    proc = project.snakemake()
+    assert "again.hdf5 is missing; merging again" in proc.stderr, project.describe(proc)
+    assert len(project.calls()) == 6, "only the merge runs"
+    with project.load() as traj:
+        assert traj.f_get_from_runs("z", use_indices=True)[5] == 60.0
+    # a file changed afterwards (analysis stored into it) is not merged over
+    with tables.open_file(project.trajectory_file, "a") as h5:
+        h5.create_array("/again", "analysis", obj=[1, 2, 3])
+    proc = project.snakemake()
+    assert "Nothing to be done" in proc.stdout + proc.stderr, project.describe(proc)
+    with tables.open_file(project.trajectory_file) as h5:
+        assert "/again/analysis" in h5

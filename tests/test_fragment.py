@@ -124,15 +124,83 @@ def test_is_completed_checks_status_key_and_format(tmp_path):
     path = fragment.fragment_path(tmp_path, key)
     assert fragment.read_header(path) is None
     assert not fragment.is_completed(path, key)
+    assert fragment.check(path, key) == (fragment.MISSING, "")
     path.parent.mkdir(parents=True)
     body = {"idx": 0}
     fragment.write(path, key, fragment.COMPLETED, "env", body, tmp_path)
     assert fragment.is_completed(path, key)
     assert not fragment.is_completed(path, "cd" * 20)
+    assert fragment.check(path, "cd" * 20)[0] == fragment.FOREIGN
     fragment.write(path, key, fragment.FAILED, "env", body, tmp_path)
     assert not fragment.is_completed(path, key)
-    path.write_bytes(pickle.dumps({"format": 999, "key": key, "status": fragment.COMPLETED}))
-    assert not fragment.is_completed(path, key)
+    # the format 1 layout (two bare pickles) and other foreign files fail the checks
+    path.write_bytes(pickle.dumps({"format": 1, "key": key, "status": fragment.COMPLETED}))
+    assert fragment.check(path, key)[0] == fragment.DAMAGED
     path.write_bytes(b"\x80garbage")
     assert fragment.read_header(path) is None
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def _valid_fragment(tmp_path):
+    key = "ef" * 20
+    path = fragment.fragment_path(tmp_path, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"idx": 7, "results": [("z", {"z": 1.5}, "", None)], "traceback": None}
+    fragment.write(path, key, fragment.COMPLETED, "env", body, tmp_path)
+    return path, key, path.read_bytes()
+
+
+def test_every_truncation_and_every_flipped_byte_is_detected(tmp_path):
+    """Cut the file at every length and flip every byte (one at a time): never valid."""
+    path, key, data = _valid_fragment(tmp_path)
+    assert fragment.read(path)[1]["idx"] == 7
+    tried = 0
+    for length in range(len(data)):
+        path.write_bytes(data[:length])
+        state, reason = fragment.check(path, key)
+        assert state == fragment.DAMAGED, (length, state)
+        assert reason
+        with pytest.raises(fragment.DamagedFragment):
+            fragment.read(path)
+        tried += 1
+    for position in range(len(data)):
+        for flip in (0x01, 0x80):
+            damaged = bytearray(data)
+            damaged[position] ^= flip
+            path.write_bytes(bytes(damaged))
+            assert fragment.check(path, key)[0] == fragment.DAMAGED, (position, flip)
+            with pytest.raises(fragment.DamagedFragment):
+                fragment.read(path)
+            tried += 1
+    # appended bytes, too
+    path.write_bytes(data + b"\0")
+    assert fragment.check(path, key)[0] == fragment.DAMAGED
+    assert tried > 3 * len(data) - 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"PSMF",
+        b'{"first_run": 0}',
+        pickle.dumps({"format": 2, "key": "ef" * 20, "status": "completed"}),
+        b"\x89HDF\r\n\x1a\n" + bytes(100),
+    ],
+    ids=["empty", "magic-only", "json", "pickle", "hdf5"],
+)
+def test_foreign_files_are_detected(tmp_path, content):
+    path, key, _ = _valid_fragment(tmp_path)
+    path.write_bytes(content)
+    assert fragment.check(path, key)[0] == fragment.DAMAGED
+
+
+def test_damaged_fragments_are_named_in_the_job_log(job, caplog):
+    job.run()
+    data = job.path(2).read_bytes()
+    job.path(2).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with caplog.at_level("WARNING", logger="pypet_sm.run"):
+        job.run()
+    assert job.calls() == [0, 1, 2, 3, 2]
+    assert "run_00000002: its fragment" in caplog.text
+    assert "checksum mismatch" in caplog.text

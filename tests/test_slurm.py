@@ -232,8 +232,7 @@ def test_killed_submitter_then_the_documented_rerun_completes(slurm_project, tmp
     # mid-sweep: jobs were still queued or running, and they go on without their snakemake
     assert queued and len(_marked(project)) < n_runs, queued
 
-    # the documented rerun: unlock, then the same command
-    project.snakemake(*SLURM, "--unlock", cores=None)
+    # the documented rerun: the same command again
     project.snakemake(*SLURM, cores=None)
 
     _wait_for_no_jobs(project.path)  # orphans of the killed invocation, if any, have ended

@@ -149,8 +149,7 @@ def test_unknown_layout_names_the_field(tmp_path):
     project.write_config({"trajectory": {"name": "t"}, **CONFIG, "storage": {"layout": "rows"}})
     proc = project.dry_run(expect=1)
     output = proc.stdout + proc.stderr
-    # the schema names the field as schema['properties']['storage']['properties']['layout']
-    assert "['storage']['properties']['layout']" in output, project.describe(proc)
+    assert "config field 'storage.layout'" in output, project.describe(proc)
     assert "'rows'" in output and "Traceback (most recent call last)" not in output
 
 

@@ -8,6 +8,8 @@
 # come from config.yaml's per-run estimates (pypet_sm/cluster.py); clusters submit with them.
 # The rule's log gets Snakemake's view of the job; the job also writes its log into the
 # environment's log folder (logs.py).
+# The retry token, a param, changes when runs of the job failed, so the next invocation
+# computes them again even when the job kept going and wrote its manifest.
 
 
 rule run_job:
@@ -16,6 +18,7 @@ rule run_job:
     params:
         plan=lambda wildcards: str(PLAN.job_plan_path(int(wildcards.job))),
         package=PACKAGE_ROOT,
+        retry=retry_token,
     threads: SETTINGS.resources.cpus_per_task
     resources:
         attempt=lambda wildcards, attempt: attempt,
@@ -27,4 +30,4 @@ rule run_job:
     shell:
         "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
         "python -m pypet_sm run-job --plan {params.plan:q} --manifest {output:q} "
-        "--attempt {resources.attempt} > {log:q} 2>&1"
+        "--attempt {resources.attempt} --retry-token={params.retry:q} > {log:q} 2>&1"
