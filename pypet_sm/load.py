@@ -416,11 +416,77 @@ class LoadedTrajectory(Group):
                 return branch, node.v_full_name[len(group.v_full_name) + 1 :]
         raise LoadError(f"no run of {self.v_name} has a result or derived parameter {name!r}")
 
+    # queries ----------------------------------------------------------------------------
+    def _parameter(self, name: str) -> Leaf:
+        try:
+            node = self.f_get(name)
+        except NamingError as error:
+            raise LoadError(f"{self.v_name} has no parameter {name!r}: {error}") from None
+        if not isinstance(node, Leaf) or node.v_full_name.partition(".")[0] not in (
+            "parameters",
+            "config",
+        ):
+            raise LoadError(f"{name!r} is not a parameter of {self.v_name}")
+        return node
+
+    def f_find_idx(self, name_list: str | list[str], predicate) -> Iterator[int]:
+        """Indices of the runs whose parameters make `predicate` true, as pypet's:
+        `traj.f_find_idx(['x', 'y'], lambda x, y: x > 1 and y < 3)`. The predicate gets the
+        values of the named parameters in the order named (a parameter that is not explored
+        gives its value in every run); a generator, in run order."""
+        if isinstance(name_list, str):
+            name_list = [name_list]
+        columns = []
+        for name in name_list:
+            leaf = self._parameter(name)
+            if leaf.explored is not None:
+                columns.append(leaf.explored)
+            else:
+                columns.append([leaf.f_get()] * len(self))
+        for idx, hit in enumerate(map(predicate, *columns)):
+            if hit:
+                yield idx
+
+    def runs_where(self, **values: Any) -> list[int]:
+        """Indices of the runs whose explored parameters have exactly these values:
+        `traj.runs_where(x=2.0, y=10)` (short names) or, for names with dots,
+        `traj.runs_where(**{"neuron.I": 0.5})`. Values compare with `==` (floats exactly)."""
+        names = list(values)
+        leaves = [self._parameter(name) for name in names]
+        for name, leaf in zip(names, leaves, strict=True):
+            if leaf.explored is None:
+                raise LoadError(f"{name!r} ({leaf.v_full_name}) is not explored in {self.v_name}")
+        wanted = [values[name] for name in names]
+
+        def matches(*found: Any) -> bool:
+            return all(bool(a == b) for a, b in zip(found, wanted, strict=True))
+
+        return list(self.f_find_idx([leaf.v_full_name for leaf in leaves], matches))
+
+    def _run_subset(self, runs: Any) -> set[int]:
+        if isinstance(runs, (int, str, np.integer)):
+            runs = [runs]
+        return {self._index(run if isinstance(run, str) else int(run)) for run in runs}
+
     def f_get_from_runs(
-        self, name: str, fast_access: bool = True, use_indices: bool = False
+        self,
+        name: str,
+        fast_access: bool = True,
+        use_indices: bool = False,
+        runs: Any = None,
     ) -> dict[Any, Any]:
         """Run name (or index) -> the item `name` of that run, in run order; runs without it
-        are left out, as in pypet."""
+        are left out, as in pypet. `runs`: only these runs (indices or names, e.g. from
+        `f_find_idx` or `runs_where`)."""
+        if runs is not None:
+            subset = self._run_subset(runs)
+            found = self.f_get_from_runs(name, fast_access, use_indices=True)
+            names = self._run_names
+            return {
+                (idx if use_indices else names[idx]): value
+                for idx, value in found.items()
+                if idx in subset
+            }
         branch, path = self._item_path(name)
         if fast_access and (branch, path) in self._columns.stacks:
             try:

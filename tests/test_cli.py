@@ -1,0 +1,128 @@
+"""End to end: the `pypet-sm` console commands (status, show, table) on projects the real
+workflow ran: complete, partly failed (keep_going) and with runs still missing."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+from .conftest import SIM, multiply_config
+
+FAILING = """
+def multiply(traj):
+    if traj.v_idx in (2, 5):
+        raise ValueError(f"boom in run {traj.v_idx}")
+    traj.f_add_result("z", traj.x * traj.y, comment="x * y")
+"""
+
+
+def pypet_sm(project, *args, expect=0):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pypet_sm.cli", *map(str, args)],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=project.environment(),
+    )
+    assert proc.returncode == expect, f"{proc.args}\n{proc.stdout}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_complete_project(project):
+    project.write_module(SIM)
+    project.write_config(multiply_config())
+    project.snakemake()
+
+    out = pypet_sm(project, "status").stdout
+    assert "prod: 6 done, 0 failed, 0 missing of 6 runs" in out
+    assert "[" + "#" * 40 + "] 100.0%" in out
+    assert "median run time" in out and "left" not in out
+
+    out = pypet_sm(project, "show", project.trajectory_file).stdout
+    assert "trajectory prod in" in out and "comment: x times y" in out
+    assert "runs: 6 completed of 6" in out
+    assert "x = 0.0  explored 1.0..2.0 (6 runs, 2 distinct)  # first factor" in out
+    assert "y = 0  explored 10..30 (6 runs, 3 distinct)" in out
+    assert "offset = 0.0  # added to the product" in out
+    assert "z: Result {z: float 10.0}  # x * y + offset" in out
+    assert "environment_" in out
+
+    out = pypet_sm(project, "table", project.trajectory_file).stdout
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["idx", "name", "environment"] and "z" in lines[0].split()
+    assert len(lines) == 7 and lines[-1].split()[:2] == ["5", "run_00000005"]
+
+    target = project.path / "out" / "runs.csv"
+    out = pypet_sm(project, "table", project.trajectory_file, "--csv", target).stdout
+    assert f"wrote 6 runs to {target}" in out
+    rows = list(csv.DictReader(target.open()))
+    assert [float(row["z"]) for row in rows] == [10.0, 20.0, 30.0, 20.0, 40.0, 60.0]
+    assert rows[0]["host"] and rows[0]["runtime"]
+
+
+def test_failed_runs(project):
+    project.write_module(FAILING)
+    config = multiply_config(name="fails", keep_going=True, runs_per_job=3)
+    project.write_config(config)
+    project.snakemake()
+
+    out = pypet_sm(project, "status").stdout
+    assert "fails: 4 done, 2 failed, 0 missing of 6 runs" in out
+    assert "failed runs (2):" in out
+    for idx, job in ((2, 0), (5, 1)):
+        line = next(line for line in out.splitlines() if f"run_0000000{idx}:" in line)
+        assert f"ValueError: boom in run {idx}" in line
+        log = line.split("(log ")[1].rstrip(")")
+        assert log.endswith(f"jobs/job_{job:06d}.txt") and (project.path / log).is_file()
+        assert f"boom in run {idx}" in (project.path / log).read_text()
+
+    out = pypet_sm(project, "show", project.trajectory_file).stdout
+    assert "runs: 4 completed of 6" in out
+    assert "results (of run_00000000):" in out and "z: Result {z: float 10.0}" in out
+
+    out = pypet_sm(project, "table", project.trajectory_file).stdout
+    row = next(line for line in out.splitlines() if "run_00000002" in line)
+    assert row.split()[-1] in ("None", "NaN")
+
+
+def test_status_with_missing_runs(project):
+    project.write_module(SIM)
+    project.write_config(multiply_config(name="partial"))
+    project.snakemake()
+    fragments = sorted(project.fragment_files())
+    for path in fragments[:2]:
+        path.unlink()
+    fragments[2].write_bytes(fragments[2].read_bytes()[:-3])  # half-written
+
+    out = pypet_sm(project, "status", "config.yaml", "--cores", "2").stdout
+    assert "partial: 3 done, 0 failed, 3 missing of 6 runs" in out
+    assert "[" + "#" * 20 + "." * 20 + "] 50.0%" in out
+    assert "left for 3 runs on 2 cores" in out
+    assert "fragment damaged (" in out
+
+
+def test_bad_input(project):
+    out = pypet_sm(project, "status", expect=2).stderr
+    assert out.strip() == "pypet-sm: config file config.yaml does not exist"
+    (project.path / "config.yaml").write_text("trajectory: [1, 2\n")
+    assert "config.yaml: not readable YAML" in pypet_sm(project, "status", expect=2).stderr
+    project.write_module(SIM)
+    config = multiply_config()
+    config["parameters"]["x"] = {"valeu": 1}
+    project.write_config(config)
+    err = pypet_sm(project, "status", expect=2).stderr
+    assert err.startswith("pypet-sm: config.yaml: ") and len(err.strip().splitlines()) == 1
+
+    err = pypet_sm(project, "show", "missing.hdf5", expect=2).stderr
+    assert err.strip() == "pypet-sm: trajectory file missing.hdf5 does not exist"
+    err = pypet_sm(project, "table", "config.yaml", expect=2).stderr
+    assert err.strip() == "pypet-sm: config.yaml is not an HDF5 trajectory file"
+    import tables
+
+    with tables.open_file(project.path / "empty.h5", "w"):
+        pass
+    err = pypet_sm(project, "show", "empty.h5", expect=2).stderr
+    assert "empty.h5" in err and len(err.strip().splitlines()) == 1
