@@ -25,6 +25,7 @@ from .errors import PypetSmError
 BAR_WIDTH = 40
 SAMPLE_RUNTIMES = 200  # completed fragments whose bodies are read for the run time estimate
 LIST_FAILED = 20
+RATE_WINDOW = 1000  # finished runs the recent rate is measured over
 TABLE_ROWS = 60  # rows printed before the table is truncated (head and tail)
 
 
@@ -91,13 +92,16 @@ def status(config_path: Path, cores: int) -> int:
     plan = _load_plan(config_path)
     directory = fragment.fragment_dir(plan.settings.trajectory_state)
     done: list[Path] = []
+    finishes: list[float] = []
     failed: list[tuple[int, Path]] = []
     damaged: list[tuple[int, str]] = []
     for idx in plan.runs:
         path = fragment.fragment_path(directory, plan.key(idx))
-        state, reason, _ = fragment.inspect(path, plan.key(idx))
+        state, reason, header = fragment.inspect(path, plan.key(idx))
         if state == fragment.COMPLETED:
             done.append(path)
+            if isinstance(header.get("finish"), (int, float)):
+                finishes.append(float(header["finish"]))
         elif state == fragment.FAILED:
             failed.append((idx, path))
         elif state in (fragment.DAMAGED, fragment.FOREIGN):
@@ -117,14 +121,19 @@ def status(config_path: Path, cores: int) -> int:
             continue  # vanished or replaced meanwhile
     if runtimes:
         median = statistics.median(runtimes)
-        line = f"median run time {median:.3g} s ({len(runtimes)} runs measured)"
+        print(f"median run time {median:.3g} s ({len(runtimes)} runs measured)")
         if missing:
             left = median * missing / max(cores, 1)
-            line += (
-                f"; about {_duration(left)} left for {missing} runs on {cores} cores "
-                "(median x missing / cores; job start-up and the merge not counted)"
+            print(
+                f"time left: about {_duration(left)} for {missing} runs on {cores} cores "
+                "(median run time x missing / cores; job start-up and the merge not counted)"
             )
-        print(line)
+    rate = _recent_rate(finishes)
+    if missing and rate:
+        print(
+            f"recent rate {rate:.3g} runs/s (the last {min(len(finishes), RATE_WINDOW)} "
+            f"finished): about {_duration(missing / rate)} left while snakemake keeps it up"
+        )
     for idx, reason in damaged[:LIST_FAILED]:
         print(f"  {_run_name(idx)}: fragment damaged ({reason}); counted as missing")
     if failed:
@@ -143,6 +152,14 @@ def status(config_path: Path, cores: int) -> int:
     if trajectory_file.is_file():
         print(f"trajectory file: {trajectory_file}")
     return 0
+
+
+def _recent_rate(finishes: list[float]) -> float | None:
+    """Runs per second over the last RATE_WINDOW finished runs (None if not measurable)."""
+    recent = sorted(finishes)[-RATE_WINDOW:]
+    if len(recent) < 10 or recent[-1] <= recent[0]:
+        return None
+    return (len(recent) - 1) / (recent[-1] - recent[0])
 
 
 def _run_name(idx: int) -> str:

@@ -100,7 +100,7 @@ def test_status_with_missing_runs(project):
     out = pypet_sm(project, "status", "config.yaml", "--cores", "2").stdout
     assert "partial: 3 done, 0 failed, 3 missing of 6 runs" in out
     assert "[" + "#" * 20 + "." * 20 + "] 50.0%" in out
-    assert "left for 3 runs on 2 cores" in out
+    assert "time left: about 0 s for 3 runs on 2 cores" in out
     assert "fragment damaged (" in out
 
 
