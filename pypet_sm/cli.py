@@ -16,6 +16,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ BAR_WIDTH = 40
 SAMPLE_RUNTIMES = 200  # completed fragments whose bodies are read for the run time estimate
 LIST_FAILED = 20
 RATE_WINDOW = 1000  # finished runs the recent rate is measured over
+RATE_STALE = 120.0  # seconds since the last finish after which no rate is shown
 TABLE_ROWS = 60  # rows printed before the table is truncated (head and tail)
 
 
@@ -158,6 +160,8 @@ def _recent_rate(finishes: list[float]) -> float | None:
     """Runs per second over the last RATE_WINDOW finished runs (None if not measurable)."""
     recent = sorted(finishes)[-RATE_WINDOW:]
     if len(recent) < 10 or recent[-1] <= recent[0]:
+        return None
+    if time.time() - recent[-1] > RATE_STALE:  # nothing finished lately: not running
         return None
     return (len(recent) - 1) / (recent[-1] - recent[0])
 

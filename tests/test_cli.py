@@ -126,3 +126,14 @@ def test_bad_input(project):
         pass
     err = pypet_sm(project, "show", "empty.h5", expect=2).stderr
     assert "empty.h5" in err and len(err.strip().splitlines()) == 1
+
+
+def test_recent_rate_only_while_runs_finish():
+    import time
+
+    from pypet_sm import cli
+
+    now = time.time()
+    assert cli._recent_rate([now - 10 + i * 0.5 for i in range(20)]) == 2.0
+    assert cli._recent_rate([now - 1000 + i for i in range(20)]) is None  # stale: not running
+    assert cli._recent_rate([now] * 20) is None and cli._recent_rate([now]) is None
