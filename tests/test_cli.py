@@ -137,3 +137,32 @@ def test_recent_rate_only_while_runs_finish():
     assert cli._recent_rate([now - 10 + i * 0.5 for i in range(20)]) == 2.0
     assert cli._recent_rate([now - 1000 + i for i in range(20)]) is None  # stale: not running
     assert cli._recent_rate([now] * 20) is None and cli._recent_rate([now]) is None
+
+
+def test_status_while_snakemake_runs(project):
+    import re
+
+    project.write_module(SIM)
+    config = multiply_config(name="live", kwargs={"delay": 0.3}, runs_per_job=1)
+    config["exploration"] = {"product": {"x": [1.0, 2.0, 3.0, 4.0], "y": [10, 20, 30]}}
+    project.write_config(config)
+    running = subprocess.Popen(
+        ["snakemake", "--cores", "2"],
+        cwd=project.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=project.environment(),
+    )
+    seen = []
+    try:
+        while running.poll() is None:
+            out = pypet_sm(project, "status", "--cores", "2").stdout
+            done, failed, missing, total = map(
+                int, re.search(r"(\d+) done, (\d+) failed, (\d+) missing of (\d+)", out).groups()
+            )
+            assert done + missing == total == 12 and failed == 0, out
+            seen.append(done)
+    finally:
+        assert running.wait(timeout=300) == 0
+    assert seen == sorted(seen) and any(done < 12 for done in seen), seen
+    assert "12 done, 0 failed, 0 missing" in pypet_sm(project, "status").stdout
