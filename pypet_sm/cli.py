@@ -152,8 +152,20 @@ def status(config_path: Path, cores: int) -> int:
             print(f"  ... and {len(failed) - LIST_FAILED} more")
     trajectory_file = Path(plan.settings.filename)
     if trajectory_file.is_file():
-        print(f"trajectory file: {trajectory_file}")
+        print(f"trajectory file: {trajectory_file} ({_merged_runs(trajectory_file, name)})")
     return 0
+
+
+def _merged_runs(path: Path, name: str) -> str:
+    """'N of M runs completed' as the trajectory file's runs table says (from its last merge)."""
+    import tables
+
+    try:
+        with tables.open_file(str(path), "r") as h5:
+            completed = h5.get_node(f"/{name}/overview/runs").col("completed")
+    except Exception:  # another trajectory's file, or unreadable: say so, never fail
+        return "no runs table of this trajectory readable"
+    return f"last merge: {int(completed.sum())} of {len(completed)} runs completed"
 
 
 def _recent_rate(finishes: list[float]) -> float | None:

@@ -40,6 +40,7 @@ def test_complete_project(project):
     assert "prod: 6 done, 0 failed, 0 missing of 6 runs" in out
     assert "[" + "#" * 40 + "] 100.0%" in out
     assert "median run time" in out and "left" not in out
+    assert "(last merge: 6 of 6 runs completed)" in out
 
     out = pypet_sm(project, "show", project.trajectory_file).stdout
     assert "trajectory prod in" in out and "comment: x times y" in out
@@ -72,6 +73,7 @@ def test_failed_runs(project):
     out = pypet_sm(project, "status").stdout
     assert "fails: 4 done, 2 failed, 0 missing of 6 runs" in out
     assert "failed runs (2):" in out
+    assert "(last merge: 4 of 6 runs completed)" in out
     for idx, job in ((2, 0), (5, 1)):
         line = next(line for line in out.splitlines() if f"run_0000000{idx}:" in line)
         assert f"ValueError: boom in run {idx}" in line
