@@ -33,6 +33,9 @@ MAIN = "main.txt"
 WARNINGS = "warnings_and_errors.txt"
 JOBS = "jobs"
 NO_RUN = "-"
+# one line per finished run, in the per-job log only: 10^6 lines in main.txt would bury
+# everything else, and each handler costs about 20 us a line
+PROGRESS = "pypet_sm.progress"
 
 _context = {"run": NO_RUN}
 _streams: list[_LoggingStream] = []
@@ -143,9 +146,13 @@ def setup(
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    for handler in _handlers(log_dir, level, job_log, original_stderr):
+    handlers = _handlers(log_dir, level, job_log, original_stderr)
+    for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
+    progress = logging.getLogger(PROGRESS)
+    progress.handlers = [handlers[2]] if job_log is not None else []
+    progress.propagate = False
     if capture_output:
         _streams[:] = [
             _LoggingStream(logging.getLogger("pypet_sm.stdout"), logging.INFO, sys.__stdout__),

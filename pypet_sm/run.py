@@ -244,6 +244,7 @@ def _compute(
     node = cluster.node_name()
     columns = plan.explored_columns()
     outside_runs = logs.context()
+    progress = logging.getLogger(logs.PROGRESS)
     for shard in {paths[idx].parent for idx in todo}:
         shard.mkdir(parents=True, exist_ok=True)
     for idx in todo:
@@ -289,6 +290,9 @@ def _compute(
             status = fragment.FAILED
             body.update(results=[], derived_parameters=[], traceback=error, exception=error)
             fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
+        progress.info(
+            "%s in %.3g s", "finished" if error is None else "failed", time.time() - start
+        )
         if error is None:
             stats.completed += 1
         else:

@@ -295,6 +295,15 @@ def test_logs_follow_pypets_layout_one_folder_per_environment(project):
     assert "printed by run_00000000" in first_job and "printed by run_00000001" in first_job
     assert "computing point x=1.0 y=20" in first_job
     assert lines["run_00000001"].startswith("run_00000001 | ")  # the traceback's lines
+    # progress: one line per finished run, with its runtime, in the job's log only
+    assert re.search(
+        r"run_00000000 pypet_sm\.progress INFO \[\d+\] finished in [\d.e-]+ s", first_job
+    )
+    assert re.search(
+        r"run_00000001 pypet_sm\.progress INFO \[\d+\] failed in [\d.e-]+ s", first_job
+    )
+    assert first_job.count("pypet_sm.progress") == 2
+    assert "pypet_sm.progress" not in main
     for path in job_logs[1:]:
         other = path.read_text()
         assert "run_00000000" not in other and "run_00000001" not in other
