@@ -29,6 +29,7 @@ JOB_BASE_MB = 500
 # (the SLURM executor would otherwise pass its own guesses on sbatch's command line).
 SLURM_VARIABLES = {"slurm_account": "SBATCH_ACCOUNT", "slurm_partition": "SBATCH_PARTITION"}
 # The name of the node a batch job runs on, per batch system.
+JOB_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
 NODE_VARIABLES = ("SLURMD_NODENAME",)
 
 
@@ -105,10 +106,19 @@ def run_job_resources(settings: ResourceSettings, runs_per_job: int) -> dict[str
     return resources
 
 
-def node_name() -> str:
-    """The batch system's name of the node this job runs on (SLURM), or ""."""
-    for variable in NODE_VARIABLES:
+def _first_set(variables: tuple[str, ...]) -> str:
+    for variable in variables:
         value = os.environ.get(variable)
         if value:
             return value
     return ""
+
+
+def node_name() -> str:
+    """The batch system's name of the node this job runs on (SLURM), or ""."""
+    return _first_set(NODE_VARIABLES)
+
+
+def job_id() -> str:
+    """The batch system's id of this job (SLURM, PBS/Torque, LSF, SGE), or ""."""
+    return _first_set(JOB_VARIABLES)

@@ -220,18 +220,6 @@ def _job_directory(plan: Plan) -> Iterator[Path]:
             shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-CLUSTER_JOB_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
-
-
-def cluster_job_id() -> str:
-    """The batch system's id of this job (SLURM, PBS/Torque, LSF, SGE), or ""."""
-    for variable in CLUSTER_JOB_VARIABLES:
-        value = os.environ.get(variable)
-        if value:
-            return value
-    return ""
-
-
 def _compute(
     plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path, job: JobContext
 ) -> RunStats:
@@ -240,7 +228,7 @@ def _compute(
     stats = RunStats()
     function = import_object(settings.job, "job")
     traj = SingleRun(plan)
-    host, pid, cluster_id = socket.gethostname(), os.getpid(), cluster_job_id()
+    host, pid, cluster_id = socket.gethostname(), os.getpid(), cluster.job_id()
     node = cluster.node_name()
     columns = plan.explored_columns()
     outside_runs = logs.context()
