@@ -262,3 +262,18 @@ def assert_same(actual: Any, expected: Any, where: str = "value") -> None:
             assert_same(a, e, f"{where}[{index}]")
     else:
         assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+
+
+def processes_in(directory: Path) -> list[int]:
+    """Pids of the processes (other than this one) whose working directory is `directory`:
+    job processes a killed snakemake left behind."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if os.readlink(entry / "cwd") == str(directory):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

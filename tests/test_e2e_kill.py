@@ -24,7 +24,7 @@ from pathlib import Path
 
 import tables
 
-from .conftest import REPO, Project
+from .conftest import REPO, Project, processes_in
 
 # the resume command the README documents, exactly
 RESUME = ["snakemake", "--cores", "2"]
@@ -77,22 +77,10 @@ def _calls(project: Project) -> list[int]:
     return [int(line) for line in path.read_text().split()] if path.exists() else []
 
 
-def _processes_in(directory: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if os.readlink(entry / "cwd") == str(directory):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 def _wait_for_no_processes(project: Project, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    while _processes_in(project.path):
-        assert time.monotonic() < deadline, f"processes left: {_processes_in(project.path)}"
+    while processes_in(project.path):
+        assert time.monotonic() < deadline, f"processes left: {processes_in(project.path)}"
         time.sleep(0.05)
 
 

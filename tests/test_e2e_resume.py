@@ -8,25 +8,10 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from .conftest import SIM, job_stats, multiply_config
-
-
-def _processes_in(directory: Path) -> list[int]:
-    """Processes (other than this one) whose working directory is `directory`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if os.readlink(entry / "cwd") == str(directory):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+from .conftest import SIM, job_stats, multiply_config, processes_in
 
 
 def _wait_until_quiet(project, timeout: float = 120.0) -> None:
@@ -38,10 +23,10 @@ def _wait_until_quiet(project, timeout: float = 120.0) -> None:
         size = calls.stat().st_size if calls.exists() else 0
         if size != last_size:
             last_size, quiet_since = size, time.monotonic()
-        if not _processes_in(project.path) and time.monotonic() - quiet_since > 1.0:
+        if not processes_in(project.path) and time.monotonic() - quiet_since > 1.0:
             return
         time.sleep(0.1)
-    pytest.fail(f"job processes still running in {project.path}: {_processes_in(project.path)}")
+    pytest.fail(f"job processes still running in {project.path}: {processes_in(project.path)}")
 
 
 def test_kill_9_and_resume_without_recomputation(project):
