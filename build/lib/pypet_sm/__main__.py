@@ -1,0 +1,66 @@
+"""Command line used by the workflow's rules: `python -m pypet_sm run-job|merge ...`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import environment, logs
+from . import plan as plans
+from .errors import PypetSmError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pypet_sm", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_job = commands.add_parser("run-job", help="compute the runs of one job of a plan")
+    run_job.add_argument("--plan", required=True, help="the job's plan file")
+    run_job.add_argument("--manifest", required=True, help="manifest path (the rule's output)")
+    run_job.add_argument("--attempt", type=int, default=1, help="Snakemake's attempt number")
+    run_job.add_argument("--retry-token", default="", help="token of the job's failure record")
+    merge = commands.add_parser("merge", help="merge all fragments into the trajectory file")
+    merge.add_argument("--plan", required=True)
+    merge.add_argument("--output", required=True, help="trajectory HDF5 file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    plan = plans.load(arguments.plan)
+    settings = plan.settings
+    try:
+        env = environment.current(settings)
+    except PypetSmError as error:
+        print(f"pypet_sm: {error}", file=sys.stderr)
+        return 1
+    log_dir = settings.environment_log_dir(env.name)
+    if arguments.command == "run-job":
+        job = Path(arguments.manifest).stem  # job_000003, the rule's job
+        logs.set_context(f"{job}")
+        logger = logs.setup(
+            log_dir, settings.log_level, logs.job_log_path(log_dir, job), capture_output=True
+        )
+    else:
+        logs.set_context("merge")
+        logger = logs.setup(log_dir, settings.log_level)
+    try:
+        if arguments.command == "run-job":
+            from .run import run_job
+
+            run_job(plan, arguments.manifest, env.name, arguments.attempt, arguments.retry_token)
+        else:
+            from .merge import merge
+
+            merge(plan, arguments.output)
+    except PypetSmError as error:
+        logger.error("%s", error)
+        return 1
+    finally:
+        logging.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""`pypet-sm`: everyday commands for users.
+
+    pypet-sm status [CONFIG]      runs done / failed / missing, time left, the failed runs
+    pypet-sm show FILE            a trajectory file at a glance
+    pypet-sm table FILE [--csv OUT]   the runs table, printed or written as CSV
+
+`status` only reads: it takes no lock and works while snakemake runs (fragments appear,
+vanish or are half-written under it; a file that fails its checks counts as missing).
+Bad input (a missing file, a file that is not a trajectory, a bad config) gives one line on
+stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import atomic, fragment
+from .errors import PypetSmError
+
+BAR_WIDTH = 40
+SAMPLE_RUNTIMES = 200  # completed fragments whose bodies are read for the run time estimate
+LIST_FAILED = 20
+RATE_WINDOW = 1000  # finished runs the recent rate is measured over
+RATE_STALE = 120.0  # seconds since the last finish after which no rate is shown
+TABLE_ROWS = 60  # rows printed before the table is truncated (head and tail)
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit code 2."""
+
+
+# status ----------------------------------------------------------------------------------
+def _load_plan(config_path: Path):
+    import yaml
+
+    from . import plan as plans
+
+    if not config_path.is_file():
+        raise UsageError(f"config file {config_path} does not exist")
+    try:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise UsageError(f"{config_path}: not readable YAML: {error}") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"{config_path}: not a config (expected a mapping of settings)")
+    # plan as the Snakefile does: relative paths (state, logs, the job module) are relative to
+    # the project folder, the config's folder
+    os.chdir(config_path.resolve().parent)
+    try:
+        return plans.from_config(config)
+    except PypetSmError as error:
+        raise UsageError(f"{config_path}: {error}") from None
+
+
+def _bar(done: int, failed: int, total: int) -> str:
+    if not total:
+        return "[" + " " * BAR_WIDTH + "]"
+    n_done = round(BAR_WIDTH * done / total)
+    n_failed = min(BAR_WIDTH - n_done, round(BAR_WIDTH * failed / total))
+    if failed and not n_failed and n_done < BAR_WIDTH:
+        n_failed = 1
+    return "[" + "#" * n_done + "x" * n_failed + "." * (BAR_WIDTH - n_done - n_failed) + "]"
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def _job_log(plan, idx: int) -> str:
+    """The newest job log of the job that computed run `idx` (a pattern if none exists)."""
+    job = f"job_{idx // plan.runs_per_job:06d}.txt"
+    log_dir = plan.settings.log_dir
+    try:
+        found = sorted(log_dir.glob(f"*/jobs/{job}"), key=lambda path: path.stat().st_mtime)
+    except OSError:
+        found = []
+    return str(found[-1]) if found else str(log_dir / "<environment>" / "jobs" / job)
+
+
+def status(config_path: Path, cores: int) -> int:
+    plan = _load_plan(config_path)
+    directory = fragment.fragment_dir(plan.settings.trajectory_state)
+    done: list[Path] = []
+    finishes: list[float] = []
+    failed: list[tuple[int, Path]] = []
+    damaged: list[tuple[int, str]] = []
+    for idx in plan.runs:
+        path = fragment.fragment_path(directory, plan.key(idx))
+        state, reason, header = fragment.inspect(path, plan.key(idx))
+        if state == fragment.COMPLETED:
+            done.append(path)
+            if isinstance(header.get("finish"), (int, float)):
+                finishes.append(float(header["finish"]))
+        elif state == fragment.FAILED:
+            failed.append((idx, path))
+        elif state in (fragment.DAMAGED, fragment.FOREIGN):
+            damaged.append((idx, reason))
+    total = len(plan)
+    missing = total - len(done) - len(failed)
+    name = plan.settings.name
+    print(f"{name}: {len(done)} done, {len(failed)} failed, {missing} missing of {total} runs")
+    percent = 100 * len(done) / total if total else 100.0
+    print(f"{_bar(len(done), len(failed), total)} {percent:.1f}%")
+    runtimes = []
+    for path in done[-SAMPLE_RUNTIMES:]:  # the last runs in run order
+        try:
+            _, body = fragment.read(path)
+            runtimes.append(float(body["finish"]) - float(body["start"]))
+        except (OSError, fragment.DamagedFragment, KeyError, TypeError, ValueError):
+            continue  # vanished or replaced meanwhile
+    if runtimes:
+        median = statistics.median(runtimes)
+        print(f"median run time {median:.3g} s ({len(runtimes)} runs measured)")
+        if missing:
+            left = median * missing / max(cores, 1)
+            print(
+                f"time left: about {_duration(left)} for {missing} runs on {cores} cores "
+                "(median run time x missing / cores; job start-up and the merge not counted)"
+            )
+    rate = _recent_rate(finishes)
+    if missing and rate:
+        print(
+            f"recent rate {rate:.3g} runs/s (the last {min(len(finishes), RATE_WINDOW)} "
+            f"finished): about {_duration(missing / rate)} left while snakemake keeps it up"
+        )
+    for idx, reason in damaged[:LIST_FAILED]:
+        print(f"  {_run_name(idx)}: fragment damaged ({reason}); counted as missing")
+    if failed:
+        print(f"failed runs ({len(failed)}):")
+        for idx, path in failed[:LIST_FAILED]:
+            try:
+                _, body = fragment.read(path)
+                exception = str(body.get("exception", "")).strip().splitlines()[-1:]
+            except (OSError, fragment.DamagedFragment):
+                exception = ["(its fragment changed while reading; run status again)"]
+            shown = exception[0] if exception else "?"
+            print(f"  {_run_name(idx)}: {shown}  (log {_job_log(plan, idx)})")
+        if len(failed) > LIST_FAILED:
+            print(f"  ... and {len(failed) - LIST_FAILED} more")
+    trajectory_file = Path(plan.settings.filename)
+    if trajectory_file.is_file():
+        print(f"trajectory file: {trajectory_file} ({_merged_runs(trajectory_file, name)})")
+    return 0
+
+
+def _merged_runs(path: Path, name: str) -> str:
+    """'N of M runs completed' as the trajectory file's runs table says (from its last merge)."""
+    import tables
+
+    try:
+        with tables.open_file(str(path), "r") as h5:
+            completed = h5.get_node(f"/{name}/overview/runs").col("completed")
+    except Exception:  # another trajectory's file, or unreadable: say so, never fail
+        return "no runs table of this trajectory readable"
+    return f"last merge: {int(completed.sum())} of {len(completed)} runs completed"
+
+
+def _recent_rate(finishes: list[float]) -> float | None:
+    """Runs per second over the last RATE_WINDOW finished runs (None if not measurable)."""
+    recent = sorted(finishes)[-RATE_WINDOW:]
+    if len(recent) < 10 or recent[-1] <= recent[0]:
+        return None
+    if time.time() - recent[-1] > RATE_STALE:  # nothing finished lately: not running
+        return None
+    return (len(recent) - 1) / (recent[-1] - recent[0])
+
+
+def _run_name(idx: int) -> str:
+    return f"run_{idx:08d}"
+
+
+# show --------------------------------------------------------------------------------------
+def _open(path: Path):
+    import tables
+
+    from .load import LoadError, load_trajectory
+
+    if path.is_file():
+        try:
+            is_hdf5 = tables.is_hdf5_file(str(path))
+        except (OSError, tables.HDF5ExtError, ValueError):
+            is_hdf5 = False
+        if not is_hdf5:
+            raise UsageError(f"{path} is not an HDF5 trajectory file")
+    try:
+        return load_trajectory(path)
+    except LoadError as error:
+        raise UsageError(str(error)) from None
+    except Exception as error:  # a file that is HDF5 but not a trajectory
+        raise UsageError(f"{path}: not a readable trajectory file: {error}") from None
+
+
+def _describe_value(value: Any) -> str:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return f"ndarray {value.dtype} {value.shape}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {len(value)}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"{type(value).__name__} {value.shape}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 30 else text[:27] + '...'}"
+
+
+def _range(values: list[Any]) -> str:
+    try:
+        low, high = min(values), max(values)
+    except (TypeError, ValueError):
+        return f"{len(values)} values"
+    distinct = len({repr(v) for v in values})
+    return f"{low!r}..{high!r} ({len(values)} runs, {distinct} distinct)"
+
+
+def show(path: Path) -> int:
+    with _open(path) as traj:
+        rows = traj._runs() if traj._runs_node is not None else None
+        total = len(traj)
+        completed = int(rows["completed"].sum()) if rows is not None else total
+        print(f"trajectory {traj.v_name} in {path}")
+        if traj.v_comment:
+            print(f"  comment: {traj.v_comment}")
+        print(f"  runs: {completed} completed of {total}")
+        print("parameters:")
+        for leaf in traj.f_iter_leaves_of("parameters"):
+            name = leaf.v_full_name.partition(".")[2]
+            default = traj._defaults.get(id(leaf), leaf.values.get("data"))
+            line = f"  {name} = {default!r}"
+            if leaf.explored is not None:
+                line += f"  explored {_range(list(leaf.explored))}"
+            if leaf.v_comment:
+                line += f"  # {leaf.v_comment}"
+            print(line)
+        first = None
+        if rows is not None:
+            done = rows["completed"].nonzero()[0]
+            first = int(done[0]) if len(done) else None
+        print(
+            "results"
+            + (f" (of {traj.f_get_run_names()[first]}):" if first is not None else ": none")
+        )
+        if first is not None:
+            run = traj.f_get_run_names()[first]
+            for branch in ("results", "derived_parameters"):
+                group = traj._run_group(branch, run)
+                if group is None:
+                    continue
+                prefix = len(group.v_full_name) + 1
+                for leaf in group.f_iter_leaves():
+                    shown = ", ".join(
+                        f"{key}: {_describe_value(value)}" for key, value in leaf.values.items()
+                    )
+                    kind = "" if branch == "results" else " (derived parameter)"
+                    comment = f"  # {leaf.v_comment}" if leaf.v_comment else ""
+                    print(
+                        f"  {leaf.v_full_name[prefix:]}{kind}: "
+                        f"{leaf.v_class_name} {{{shown}}}{comment}"
+                    )
+        print("environments:")
+        environments = traj._children.get("config")
+        found = False
+        if environments is not None and "environment" in environments._children:
+            for env_name, env in environments._children["environment"]._children.items():
+                found = True
+                items = {
+                    leaf.v_full_name.rpartition(".")[2]: leaf.values.get("data")
+                    for leaf in env.f_iter_leaves()
+                }
+                line = f"  {env_name}"
+                if items.get("git_repository") and items.get("hexsha"):
+                    line += f"  git commit {items['hexsha']}"
+                if items.get("runtime"):
+                    line += f"  ran {items['runtime']}"
+                print(line)
+        if not found:
+            print("  none recorded")
+    return 0
+
+
+# table -------------------------------------------------------------------------------------
+def table(path: Path, csv: Path | None) -> int:
+    with _open(path) as traj:
+        frame = traj.runs_table(provenance=traj._read_provenance() is not None)
+        if not hasattr(frame, "to_csv"):
+            raise UsageError("pypet-sm table needs pandas: pip install pandas")
+        if csv is not None:
+            atomic.write_text(csv, frame.to_csv(index=False))
+            print(f"wrote {len(frame)} runs to {csv}")
+            return 0
+        if len(frame) > TABLE_ROWS:
+            half = TABLE_ROWS // 2
+            text = frame.head(half).to_string(index=False)
+            tail = frame.tail(half).to_string(index=False).splitlines()[1:]
+            print(text)
+            print(f"... {len(frame) - 2 * half} more runs (--csv FILE writes them all) ...")
+            print("\n".join(tail))
+        else:
+            print(frame.to_string(index=False))
+    return 0
+
+
+# main --------------------------------------------------------------------------------------
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(
+        prog="pypet-sm", description="Inspect pypet_sm explorations and trajectory files."
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True)
+    status_parser = commands.add_parser(
+        "status", help="runs done / failed / missing of a config's exploration"
+    )
+    status_parser.add_argument("config", nargs="?", default="config.yaml")
+    status_parser.add_argument(
+        "--cores",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="cores the time estimate assumes (default: this machine's)",
+    )
+    show_parser = commands.add_parser("show", help="a trajectory file at a glance")
+    show_parser.add_argument("file")
+    table_parser = commands.add_parser("table", help="the runs table of a trajectory file")
+    table_parser.add_argument("file")
+    table_parser.add_argument("--csv", help="write the table as CSV to this file")
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    try:
+        if arguments.command == "status":
+            return status(Path(arguments.config), arguments.cores)
+        if arguments.command == "show":
+            return show(Path(arguments.file))
+        return table(Path(arguments.file), Path(arguments.csv) if arguments.csv else None)
+    except (UsageError, PypetSmError) as error:
+        print(f"pypet-sm: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `pypet-sm table x | head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Fragments: one file per finished (or failed) single run, named by its point key.
+
+A fragment is a fixed prefix (magic, lengths and CRC-32 checksums of both parts), a small
+pickled header (format, key, status) and the pickled body (run metadata, results, derived
+parameters). Reading checks the magic, both lengths and both checksums, so a truncated,
+empty, byte-flipped or foreign file is detected, named and its run computed again, never
+merged. A fragment is written to a temp file and renamed into place, so it is either complete
+or absent. Fragments are not fsync'ed one by one (that would cost milliseconds per run): a
+file damaged by a power cut fails its checksum and its run is simply computed again.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+from . import atomic
+
+FORMAT = 2
+MAGIC = b"PSMF"
+PREFIX = struct.Struct("<4sIIII")  # magic, header length, header CRC, body length, body CRC
+COMPLETED = "completed"
+FAILED = "failed"
+# check() results besides COMPLETED and FAILED
+MISSING = "missing"
+DAMAGED = "damaged"
+FOREIGN = "foreign"
+
+
+class DamagedFragment(Exception):
+    """A fragment file that fails its checks; the message says why."""
+
+
+def fragment_dir(trajectory_state: Path) -> Path:
+    return trajectory_state / "fragments"
+
+
+def fragment_path(directory: Path, key: str) -> Path:
+    # 256 sub-directories keep directory listings short for millions of runs
+    return directory / key[:2] / f"{key}.pkl"
+
+
+def write(
+    path: Path, key: str, status: str, environment: str, body: dict[str, Any], tmp_dir: Path
+) -> None:
+    header = {
+        "format": FORMAT,
+        "key": key,
+        "status": status,
+        "environment": environment,
+        # the run's finish time, so the merge learns when each environment finished from
+        # the headers alone
+        "finish": body.get("finish"),
+    }
+    header_bytes = pickle.dumps(header, protocol=5)
+    body_bytes = pickle.dumps(body, protocol=5)
+    prefix = PREFIX.pack(
+        MAGIC,
+        len(header_bytes),
+        zlib.crc32(header_bytes),
+        len(body_bytes),
+        zlib.crc32(body_bytes),
+    )
+    atomic.write_bytes(path, prefix + header_bytes + body_bytes, fsync=False, tmp_dir=tmp_dir)
+
+
+def _parts(data: bytes) -> tuple[memoryview, memoryview]:
+    """Header and body bytes of a fragment file's content, or DamagedFragment."""
+    if len(data) < PREFIX.size:
+        raise DamagedFragment(f"truncated ({len(data)} bytes)" if data else "empty")
+    magic, header_length, header_crc, body_length, body_crc = PREFIX.unpack_from(data)
+    if magic != MAGIC:
+        raise DamagedFragment("not a pypet_sm fragment of this format")
+    if len(data) != PREFIX.size + header_length + body_length:
+        raise DamagedFragment(
+            f"{len(data)} bytes, expected {PREFIX.size + header_length + body_length} (truncated "
+            "or extended)"
+        )
+    view = memoryview(data)
+    header = view[PREFIX.size : PREFIX.size + header_length]
+    body = view[PREFIX.size + header_length :]
+    if zlib.crc32(header) != header_crc or zlib.crc32(body) != body_crc:
+        raise DamagedFragment("checksum mismatch (the file was changed after it was written)")
+    return header, body
+
+
+def _load(path: Path, with_body: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    header_bytes, body_bytes = _parts(data)
+    try:
+        header = pickle.loads(header_bytes)
+        body = pickle.loads(body_bytes) if with_body else None
+    except Exception as error:  # checksums matched, so this is not damage but a foreign file
+        raise DamagedFragment(f"cannot be unpickled: {error}") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise DamagedFragment("not a pypet_sm fragment of this format")
+    return header, body
+
+
+def inspect(path: Path, key: str) -> tuple[str, str, dict[str, Any] | None]:
+    """(state, reason, header); state is COMPLETED, FAILED, MISSING, DAMAGED or FOREIGN
+    (a valid fragment of another point)."""
+    try:
+        header, _ = _load(path, with_body=False)
+    except FileNotFoundError:
+        return MISSING, "", None
+    except DamagedFragment as error:
+        return DAMAGED, str(error), None
+    except OSError as error:
+        return DAMAGED, f"unreadable: {error}", None
+    if header.get("key") != key:
+        return FOREIGN, f"holds the run of another point ({header.get('key')})", None
+    return (COMPLETED if header.get("status") == COMPLETED else FAILED), "", header
+
+
+def check(path: Path, key: str) -> tuple[str, str]:
+    """(state, reason) of `inspect`."""
+    return inspect(path, key)[:2]
+
+
+def read_header(path: Path) -> dict[str, Any] | None:
+    """The checked header, or None when the file is missing or fails its checks."""
+    try:
+        return _load(path, with_body=False)[0]
+    except (OSError, DamagedFragment):
+        return None
+
+
+def is_completed(path: Path, key: str) -> bool:
+    return check(path, key)[0] == COMPLETED
+
+
+def read(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Checked header and body; raises OSError or DamagedFragment."""
+    header, body = _load(path, with_body=True)
+    return header, body
+
+
+def to_compute(runs, key, paths, name, logger) -> list[int]:
+    """The runs (indices) without a valid completed fragment; damaged or foreign fragments
+    are named in the log. `key(idx)`, `paths[idx]` and `name(idx)` describe each run."""
+    todo = []
+    for idx in runs:
+        state, reason = check(paths[idx], key(idx))
+        if state == COMPLETED:
+            continue
+        todo.append(idx)
+        if state in (DAMAGED, FOREIGN):
+            logger.warning(
+                "%s: its fragment %s is %s (%s); computing the run again",
+                name(idx),
+                paths[idx],
+                state,
+                reason,
+            )
+    return todo

@@ -1,0 +1,280 @@
+"""The merge: every run's fragment, in run order, into one pypet-layout trajectory file.
+
+The only writer of the trajectory file. It first checks that every run has a completed
+fragment (reading only headers), then streams the fragments through the writer into a temp
+file and renames it into place: a crash leaves the previous file untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import resource
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import cleanup, environment, fragment, validate
+from . import manifest as manifests
+from .atomic import atomic_path
+from .errors import FragmentError, PypetSmError
+from .plan import Plan, run_name
+from .records import Item, Parameter, RunRecord, TrajectoryRecord
+
+logger = logging.getLogger("pypet_sm.merge")
+
+
+def _scan(
+    plan: Plan, paths: list[Path]
+) -> tuple[dict[int, list[str]], list[str], dict[str, float | None]]:
+    """Check every manifest and fragment: (jobs to repair -> what is wrong, failed runs,
+    environments that computed the runs -> when their last run finished)."""
+    state = plan.settings.trajectory_state
+    broken: dict[int, list[str]] = {}
+    for job in range(plan.n_jobs):
+        runs = plan.job_runs(job)
+        problem = manifests.problem(
+            manifests.path(state, job), plan.job_digest(job), runs.start, runs.stop - 1
+        )
+        if problem:
+            first, last = runs.start, runs.stop - 1
+            broken.setdefault(job, []).append(f"manifest of runs {first}-{last}: {problem}")
+    failed: list[str] = []
+    environments: dict[str, float | None] = {}
+    for idx, (key, path) in enumerate(zip(plan.keys, paths, strict=True)):
+        status, reason, header = fragment.inspect(path, key)
+        if header is not None:
+            name, finish = header["environment"], header.get("finish")
+            known = environments.get(name)
+            environments[name] = finish if known is None else max(known, finish or known)
+            if status == fragment.FAILED:
+                failed.append(run_name(idx))
+            continue
+        what = f"{run_name(idx)}: fragment {path} is {status}" + (f" ({reason})" if reason else "")
+        broken.setdefault(idx // plan.runs_per_job, []).append(what)
+    return broken, failed, environments
+
+
+def _check_fragments(plan: Plan, paths: list[Path]) -> dict[str, float | None]:
+    """Environments that computed the runs -> when their last run finished, after
+    repairing what is broken.
+
+    Any job with a missing, damaged or foreign manifest or fragment is run again here; it
+    skips its runs whose fragments are valid, so only the runs whose fragment is bad are
+    computed again and nothing damaged is ever merged. Failed runs are merged (marked not
+    completed): their jobs only succeed when the workflow keeps going past failed runs.
+    """
+    from .run import run_job
+
+    broken, failed, environments = _scan(plan, paths)
+    for job, problems in broken.items():
+        for problem in problems[:20]:
+            logger.warning("%s", problem)
+        if len(problems) > 20:
+            logger.warning("... and %d more problems in that job", len(problems) - 20)
+        runs = plan.job_runs(job)
+        logger.warning(
+            "computing job of runs %d-%d again before merging", runs.start, runs.stop - 1
+        )
+        run_job(plan.job_plan(job), manifests.path(plan.settings.trajectory_state, job))
+    if broken:
+        still, failed, environments = _scan(plan, paths)
+        if still:
+            raise FragmentError(
+                "cannot merge: still broken after computing again: "
+                + "; ".join(next(iter(still.values()))[:3])
+            )
+    if failed:
+        shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
+        logger.warning(
+            "%d runs failed (%s): merged with completed = 0, their errors in "
+            "overview/failed_runs; the next snakemake invocation computes them again",
+            len(failed),
+            shown,
+        )
+    return environments
+
+
+def _items(entries: list[tuple]) -> list[Item]:
+    return [
+        Item(name, values, comment, class_name) for name, values, comment, class_name in entries
+    ]
+
+
+def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[RunRecord]:
+    for idx, path in enumerate(paths):
+        try:
+            header, body = fragment.read(path)
+        except Exception as error:  # damaged after the check: say which file
+            raise FragmentError(
+                f"fragment of {run_name(idx)} ({path}) was damaged during the merge: {error}; "
+                "run snakemake again to compute that run again"
+            ) from None
+        completed = header["status"] == fragment.COMPLETED
+        yield RunRecord(
+            idx=idx,
+            name=run_name(idx),
+            start=body["start"],
+            finish=body["finish"],
+            completed=completed,
+            results=_items(body["results"]) if completed else [],
+            derived_parameters=_items(body["derived_parameters"]) if completed else [],
+            environment_hexsha=hexshas.get(header["environment"]),
+            environment=header["environment"],
+            host=body.get("host", ""),
+            pid=body.get("pid", 0),
+            cluster_job_id=body.get("cluster_job_id", ""),
+            attempt=body.get("attempt", 0),
+            cluster_node=body.get("cluster_node", ""),
+            error=None if completed else (body.get("exception") or "", body.get("traceback") or ""),
+        )
+
+
+def trajectory_record(plan: Plan) -> TrajectoryRecord:
+    """The record the writer needs, with runs streamed from the fragments."""
+    settings = plan.settings
+    directory = fragment.fragment_dir(settings.trajectory_state)
+    paths = [fragment.fragment_path(directory, key) for key in plan.keys]
+    finished = _check_fragments(plan, paths)
+    # the environment merging now is part of the trajectory's history even when it only
+    # merged (e.g. an extension whose new points were all computed before)
+    merging = environment.current(settings)
+    environments = environment.load(settings, set(finished) | {merging.name})
+    for record in environments:
+        record.finish_timestamp = finished.get(record.name)
+    return TrajectoryRecord(
+        name=settings.name,
+        comment=settings.comment,
+        file_title=settings.file_title,
+        timestamp=environments[0].timestamp if environments else time.time(),
+        parameters=[
+            Parameter(p.name, {"data": p.value}, p.comment, p.class_name, p.explored)
+            for p in plan.parameters
+        ],
+        runs=_runs(plan, paths, {env.name: env.hexsha for env in environments}),
+        length=len(plan),
+        explored_order=list(plan.explored_names),
+        settings=settings.storage,
+        environments=environments,
+        config=[
+            Item(c.name, {"data": c.value}, c.comment, c.class_name) for c in plan.config_items
+        ],
+    )
+
+
+class WriteError(PypetSmError):
+    """The trajectory file could not be written (full disk, file size limit, I/O error)."""
+
+
+def _read_back(path: Path, plan: Plan) -> None:
+    """Check the written file before it replaces the previous one: HDF5 does not always
+    report a failed write (at a file size limit it stops at the limit and says nothing)."""
+    import tables
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    stat = path.stat()
+    if limit != resource.RLIM_INFINITY and stat.st_size >= limit:
+        raise OSError(errno.EFBIG, f"the file reached the size limit of {limit} bytes")
+    # On a full disk HDF5 loses the data it flushes at close without an error and leaves
+    # holes: bytes that are not allocated and could not be, with the disk as full as it is.
+    missing = stat.st_size - stat.st_blocks * 512
+    if missing > 0:
+        disk = os.statvfs(path.parent)
+        free = disk.f_bavail * disk.f_frsize
+        if free < missing + 2**20:
+            raise OSError(
+                errno.ENOSPC,
+                f"No space left on device: {missing / 2**20:.1f} MB of the file could not be "
+                f"written, {free / 2**20:.1f} MB are free",
+            )
+    try:
+        with tables.open_file(str(path), "r") as h5:
+            runs = h5.get_node(f"/{plan.settings.name}/overview/runs").nrows
+    except Exception as error:
+        raise OSError(errno.EIO, f"the written file cannot be read back: {error}") from None
+    if runs != len(plan):
+        raise OSError(errno.EIO, f"the written file holds {runs} runs instead of {len(plan)}")
+
+
+def _write_failure(output: Path, error: BaseException) -> str:
+    """Say what happened to a merge that could not write, and that nothing was lost."""
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EFBIG: "the file size limit (ulimit -f) is exceeded",
+    }
+    text = str(error)
+    reason = reasons.get(getattr(error, "errno", None) or 0)
+    if reason is None:
+        lowered = text.lower()
+        if "no space left" in lowered or "truncated file" in lowered:
+            reason = reasons[errno.ENOSPC]
+        elif "file too large" in lowered:
+            reason = reasons[errno.EFBIG]
+        else:
+            reason = "writing failed"
+    detail = text.strip().splitlines()[-1] if text.strip() else type(error).__name__
+    previous = (
+        f"the previous {output} is unchanged"
+        if output.exists()
+        else f"{output} was not written (there was none before)"
+    )
+    return (
+        f"cannot write the trajectory file {output}: {reason} ({detail[:300]}). {previous}, "
+        f"no temp file is left and every run is kept: free space in {output.parent.resolve()} "
+        "(or choose another trajectory.filename) and run snakemake again; only the merge runs."
+    )
+
+
+@contextlib.contextmanager
+def target_lock(output: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the trajectory file's folder while checking and replacing
+    the file: two explorations (say, from two project folders) that name the same file cannot
+    both find it absent or their own; the second waits, then sees the first's trajectory and
+    refuses to replace it."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(output.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("waiting for another merge into %s to finish", output.parent)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def merge(plan: Plan, output: str | Path) -> Path:
+    """Write the trajectory file of `plan` to `output` atomically, then the merge record
+    (`validate.merge_record`, the merge rule's output)."""
+    import tables
+
+    from .trajectory_file import write_trajectory
+
+    started = time.perf_counter()
+    output = Path(output)
+    with target_lock(output):
+        validate.existing_trajectory(output, plan.settings.name, plan.settings.trajectory_state)
+        if cleanup.merge_temps(output):
+            logger.info("removed the temp file of an earlier merge that was killed")
+        record = trajectory_record(plan)
+        try:
+            with atomic_path(output) as tmp:
+                write_trajectory(tmp, record)
+                _read_back(tmp, plan)
+        except (OSError, tables.HDF5ExtError) as error:
+            raise WriteError(_write_failure(output, error)) from None
+        validate.record_written(plan.settings.trajectory_state, output)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    logger.info(
+        "merged %d runs into %s in %.2f s, peak memory %.0f MB",
+        len(plan),
+        output,
+        time.perf_counter() - started,
+        peak_mb,
+    )
+    return output

@@ -1,0 +1,453 @@
+"""pypet's overview tables under ``/<traj>/overview/`` and the strings that fill them.
+
+Column names, widths and positions are pypet 0.7's (HDF5StorageService). Strings are UTF-8 and
+cut to their column width the way pypet cuts them (``...`` at the end). The informational
+``*_overview`` tables stop at 1,000 rows like pypet's; ``runs`` and the summaries are complete.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tables
+
+from pypet_sm.records import StorageSettings
+
+NAME_LENGTH = 128
+LOCATION_LENGTH = 512
+VALUE_LENGTH = 64
+COMMENT_LENGTH = 512
+RANGE_LENGTH = 1024
+RUNTIME_LENGTH = 18
+TIME_FORMAT = "%Y_%m_%d_%Hh%Mm%Ss"
+TIME_LENGTH = 20  # len("2024_01_31_12h00m00s")
+MAX_OVERVIEW_ROWS = 1000
+RUN_BATCH = 1000  # runs rows are appended in batches of this size
+ENCODING = "utf-8"
+
+# pypet's names of the switchable tables, in pypet's order (also the hdf5_settings columns)
+OVERVIEW_TABLES = (
+    "config_overview",
+    "parameters_overview",
+    "derived_parameters_overview",
+    "results_overview",
+    "explored_parameters_overview",
+    "derived_parameters_summary",
+    "results_summary",
+)
+
+
+def enabled_tables(settings: StorageSettings) -> dict[str, bool]:
+    """Which overview tables the settings ask for (summaries are always on, as pypet's default)."""
+    small, large = settings.small_overview_tables, settings.large_overview_tables
+    return {
+        "config_overview": small,
+        "parameters_overview": small,
+        "derived_parameters_overview": large,
+        "results_overview": large,
+        "explored_parameters_overview": small,
+        "derived_parameters_summary": True,
+        "results_summary": True,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Strings
+
+
+def cut(text: str, width: int) -> bytes:
+    """UTF-8 bytes of `text`, cut to `width` with a trailing ``...`` like pypet."""
+    data = text.encode(ENCODING)
+    if len(data) <= width:
+        return data
+    # unlike pypet, never split a multi-byte character: pypet's loader decodes these columns
+    return data[: width - 3].decode(ENCODING, "ignore").encode(ENCODING) + b"..."
+
+
+@functools.lru_cache(maxsize=4096)
+def _cut_repeated(text: str, width: int) -> bytes:
+    """`cut` of strings that repeat over many runs (environment, host, cluster job)."""
+    return cut(text, width)
+
+
+def _truncate(text: str, width: int) -> bytes:
+    # pypet lets numpy truncate silently; we do the same but at a character boundary
+    return text.encode(ENCODING)[:width].decode(ENCODING, "ignore").encode(ENCODING)
+
+
+def format_time(timestamp: float) -> str:
+    """pypet's human-readable local time, e.g. ``2024_01_31_12h00m00s``."""
+    return datetime.datetime.fromtimestamp(timestamp).strftime(TIME_FORMAT)
+
+
+def format_runtime(start: float, finish: float) -> str:
+    """pypet's run time: ``str`` of the difference of the two local datetimes (``0:00:01.5``)."""
+    fromtimestamp = datetime.datetime.fromtimestamp
+    return str(fromtimestamp(finish) - fromtimestamp(start))
+
+
+def value_string(value: Any) -> str:
+    """A parameter's `value` column: ``repr`` of its value (pypet's ``f_val_to_str``)."""
+    try:
+        return repr(value)
+    except Exception:
+        return "No Evaluation possible (yet)!"
+
+
+def result_value_string(values: dict[str, Any]) -> str:
+    """A result's `value` column: ``key=repr(value)`` pairs, cut at 64 like pypet's Result."""
+    parts, length = [], 0
+    for key, value in values.items():
+        part = f"{key}={value!r}, "
+        parts.append(part)
+        length += len(part)
+        if length > VALUE_LENGTH:
+            break
+    text = "".join(parts)
+    if len(text) > VALUE_LENGTH:
+        return text[: VALUE_LENGTH - 3] + "..."
+    return text[:-2]
+
+
+def range_string(values: Iterable[Any]) -> str:
+    """An explored parameter's `range` column: reprs of the first values, comma separated."""
+    return ", ".join(repr(v) for v in itertools.islice(values, RANGE_LENGTH // 3 + 10))
+
+
+def parameter_summary(explored: Iterable[tuple[str, str, Any]]) -> str:
+    """A run's `parameter_summary` from (short name, full name, value) of explored parameters.
+
+    Follows pypet exactly, including its quirk of switching to the full name whenever the short
+    name already occurs anywhere in the summary so far.
+    """
+    summary = ""
+    for index, (name, full_name, value) in enumerate(explored):
+        if index > 0:
+            summary += ",   "
+        text = value_string(value)
+        if len(text) >= COMMENT_LENGTH:
+            text = text[: COMMENT_LENGTH - 3] + "..."
+        summary += (full_name if name in summary else name) + ": " + text
+    return summary
+
+
+def comment_digest(comment: str) -> bytes:
+    """The summary tables' `hexdigest`: SHA-1 of the UTF-8 comment."""
+    return hashlib.sha1(comment.encode(ENCODING)).hexdigest().encode(ENCODING)
+
+
+# ---------------------------------------------------------------------------------------------
+# Table descriptions (pypet's, with its column positions)
+
+
+def _leaf_description(table_name: str) -> dict[str, tables.Col]:
+    description = {
+        "location": tables.StringCol(LOCATION_LENGTH, pos=0),
+        "name": tables.StringCol(NAME_LENGTH, pos=1),
+        "comment": tables.StringCol(COMMENT_LENGTH),
+        "value": tables.StringCol(VALUE_LENGTH, pos=2),
+    }
+    if table_name == "explored_parameters_overview":
+        description["range"] = tables.StringCol(RANGE_LENGTH)
+        description["length"] = tables.IntCol()
+    if table_name.endswith("summary"):
+        description["hexdigest"] = tables.StringCol(64, pos=10)
+    return description
+
+
+INFO_DESCRIPTION = {
+    "name": tables.StringCol(LOCATION_LENGTH, pos=0),
+    "time": tables.StringCol(TIME_LENGTH, pos=1),
+    "timestamp": tables.FloatCol(pos=3),
+    "comment": tables.StringCol(COMMENT_LENGTH, pos=4),
+    "length": tables.IntCol(pos=2),
+    "version": tables.StringCol(NAME_LENGTH, pos=5),
+    "python": tables.StringCol(NAME_LENGTH, pos=5),
+}
+
+RUNS_DESCRIPTION = {
+    "name": tables.StringCol(NAME_LENGTH, pos=1),
+    "time": tables.StringCol(TIME_LENGTH, pos=2),
+    "timestamp": tables.FloatCol(pos=3),
+    "idx": tables.IntCol(pos=0),
+    "completed": tables.IntCol(pos=8),
+    "parameter_summary": tables.StringCol(COMMENT_LENGTH, pos=6),
+    "short_environment_hexsha": tables.StringCol(7, pos=7),
+    "finish_timestamp": tables.FloatCol(pos=4),
+    "runtime": tables.StringCol(RUNTIME_LENGTH, pos=5),
+}
+
+
+# Ours, beside pypet's `runs` (pypet ignores tables it does not know): where and how each run
+# ran. Row i is run i, like `runs`; runs that did not run have empty values.
+PROVENANCE_TABLE = "runs_provenance"
+PROVENANCE_DESCRIPTION = {
+    "idx": tables.IntCol(pos=0),
+    "name": tables.StringCol(NAME_LENGTH, pos=1),
+    "environment": tables.StringCol(NAME_LENGTH, pos=2),
+    "host": tables.StringCol(NAME_LENGTH, pos=3),
+    "pid": tables.Int64Col(pos=4),
+    "cluster_job_id": tables.StringCol(VALUE_LENGTH, pos=5),
+    "attempt": tables.IntCol(pos=6),
+    "start": tables.FloatCol(pos=7),
+    "finish": tables.FloatCol(pos=8),
+    "runtime": tables.StringCol(RUNTIME_LENGTH, pos=9),
+    "cluster_node": tables.StringCol(NAME_LENGTH, pos=10),  # SLURMD_NODENAME; "" elsewhere
+}
+
+
+def _hdf5_settings_description() -> dict[str, tables.Col]:
+    description = {
+        "complib": tables.StringCol(7, pos=0),
+        "complevel": tables.IntCol(pos=1),
+        "shuffle": tables.BoolCol(pos=2),
+        "fletcher32": tables.BoolCol(pos=3),
+        "pandas_format": tables.StringCol(7, pos=4),
+        "encoding": tables.StringCol(11, pos=5),
+    }
+    for position, name in enumerate(OVERVIEW_TABLES, start=7):
+        description[name] = tables.BoolCol(pos=position)
+    description["purge_duplicate_comments"] = tables.BoolCol(pos=16)
+    description["results_per_run"] = tables.IntCol(pos=17)
+    description["derived_parameters_per_run"] = tables.IntCol(pos=18)
+    return description
+
+
+EXCEPTION_LENGTH = 1024
+TRACEBACK_LENGTH = 16384
+FAILED_RUNS_DESCRIPTION = {
+    "idx": tables.IntCol(pos=0),
+    "name": tables.StringCol(NAME_LENGTH, pos=1),
+    "exception": tables.StringCol(EXCEPTION_LENGTH, pos=2),
+    "traceback": tables.StringCol(TRACEBACK_LENGTH, pos=3),
+}
+
+
+@dataclass
+class RunRow:
+    """One row of the `runs` table."""
+
+    idx: int
+    name: str
+    start: float
+    finish: float
+    parameter_summary: str
+    environment_hexsha: str
+    completed: bool
+    provenance: Any = None  # the run's records.RunRecord, None for runs that did not run
+
+
+class OverviewWriter:
+    """Creates and fills the overview tables of one trajectory while it is being written.
+
+    `expected_rows` maps table names to pypet's row estimates (they only tune chunk sizes).
+    """
+
+    def __init__(
+        self,
+        h5: tables.File,
+        trajectory_group: tables.Group,
+        settings: StorageSettings,
+        filters: tables.Filters,
+        expected_rows: dict[str, int] | None = None,
+    ) -> None:
+        self.h5 = h5
+        self.settings = settings
+        self.filters = filters
+        self.group = h5.create_group(trajectory_group, "overview", title="overview")
+        self.enabled = enabled_tables(settings)
+        self.tables: dict[str, tables.Table] = {}
+        for name, wanted in self.enabled.items():
+            if wanted:
+                rows = (expected_rows or {}).get(name, 0)
+                self.tables[name] = self._create(name, _leaf_description(name), rows or None)
+        self.runs = self._create("runs", RUNS_DESCRIPTION, (expected_rows or {}).get("runs"))
+        self.provenance = self._create(
+            PROVENANCE_TABLE, PROVENANCE_DESCRIPTION, (expected_rows or {}).get("runs")
+        )
+        self._run_rows: list[RunRow] = []
+        self._seen_comments: dict[str, set[bytes]] = {"results": set(), "derived_parameters": set()}
+
+    def _create(self, name: str, description: dict, expected_rows: int | None) -> tables.Table:
+        extra = {"expectedrows": expected_rows} if expected_rows else {}
+        return self.h5.create_table(
+            self.group, name, description=description, title=name, filters=self.filters, **extra
+        )
+
+    @staticmethod
+    def _append(table: tables.Table, rows: list[dict[str, Any]]) -> None:
+        data = np.zeros(len(rows), dtype=table.dtype)
+        for index, row in enumerate(rows):
+            for column, value in row.items():
+                data[column][index] = value
+        table.append(data)
+
+    def write_info(
+        self, name: str, timestamp: float, length: int, comment: str, python: str, version: str
+    ) -> None:
+        """The `info` table pypet checks on loading (`version` and `python` must match or force)."""
+        table = self._create("info", INFO_DESCRIPTION, length)
+        row = {
+            "name": cut(name, LOCATION_LENGTH),
+            "time": format_time(timestamp).encode(ENCODING),
+            "timestamp": timestamp,
+            "length": length,
+            "comment": cut(comment, COMMENT_LENGTH),
+            "version": cut(version, NAME_LENGTH),
+            "python": cut(python, NAME_LENGTH),
+        }
+        self._append(table, [row])
+
+    def write_hdf5_settings(self, encoding: str = "utf8", pandas_format: str = "fixed") -> None:
+        """The `hdf5_settings` table pypet reads back its storage options from."""
+        table = self._create("hdf5_settings", _hdf5_settings_description(), None)
+        settings = self.settings
+        row: dict[str, Any] = {
+            "complib": settings.complib.encode(ENCODING),
+            "complevel": settings.complevel,
+            "shuffle": settings.shuffle,
+            "fletcher32": settings.fletcher32,
+            "pandas_format": pandas_format.encode(ENCODING),
+            "encoding": encoding.encode(ENCODING),
+            "purge_duplicate_comments": settings.purge_duplicate_comments,
+            "results_per_run": settings.results_per_run,
+            "derived_parameters_per_run": settings.derived_parameters_per_run,
+        }
+        row.update(self.enabled)
+        self._append(table, [row])
+
+    def write_explorations(self, full_names: list[str]) -> None:
+        """The `explorations` table: full names of the explored parameters (pypet sizes it 1.5x)."""
+        longest = max((len(n.encode(ENCODING)) for n in full_names), default=0)
+        column = tables.StringCol(int(longest * 1.5) if full_names else 1)
+        table = self.h5.create_table(self.group, "explorations", {"explorations": column})
+        if full_names:
+            table.append([(n.encode(ENCODING),) for n in full_names])
+
+    def add_leaf(
+        self,
+        table_name: str,
+        location: str,
+        name: str,
+        value: Callable[[], str],
+        comment: str,
+        explored: list[Any] | None = None,
+    ) -> None:
+        """A row in `config_`, `parameters_`, `explored_parameters_`, `results_` or
+        `derived_parameters_overview`, if that table is on and has fewer than 1,000 rows.
+
+        `value` is called only when the row is written (a repr can be expensive).
+        """
+        table = self.tables.get(table_name)
+        if table is None or table.nrows >= MAX_OVERVIEW_ROWS:
+            return
+        row = self._leaf_row(location, name, value(), comment)
+        if explored is not None:
+            row["length"] = len(explored)
+            row["range"] = cut(range_string(explored), RANGE_LENGTH)
+        self._append(table, [row])
+
+    @staticmethod
+    def _leaf_row(location: str, name: str, value: str, comment: str) -> dict[str, Any]:
+        return {
+            "location": location.encode(ENCODING),
+            "name": name.encode(ENCODING),
+            "value": cut(value, VALUE_LENGTH),
+            "comment": cut(comment, COMMENT_LENGTH),
+        }
+
+    def comment_to_store(
+        self, branch: str, location: str, name: str, value: Callable[[], str], comment: str
+    ) -> str | None:
+        """Record a run's result/derived parameter in its summary table; return the comment to
+        write on its node (None: omit it).
+
+        pypet's semantics: the summary table of a branch (`results` or `derived_parameters`)
+        gets one row per distinct comment text (keyed by its SHA-1 only, not by the name), from
+        the first leaf that has it. With purge_duplicate_comments only that first leaf keeps
+        the comment; every later leaf with the same comment text loses it.
+        """
+        if not comment:
+            return None
+        digest = comment_digest(comment)
+        seen = self._seen_comments[branch]
+        if digest not in seen:
+            seen.add(digest)
+            row = self._leaf_row(location, name, value(), comment)
+            row["hexdigest"] = digest
+            self._append(self.tables[branch + "_summary"], [row])
+            return comment
+        return None if self.settings.purge_duplicate_comments else comment
+
+    def add_failed_run(self, idx: int, name: str, exception: str, traceback: str) -> None:
+        """A row of `failed_runs` (ours, not pypet's): why a run has `completed = 0`."""
+        table = self.tables.get("failed_runs")
+        if table is None:
+            table = self._create("failed_runs", FAILED_RUNS_DESCRIPTION, None)
+            self.tables["failed_runs"] = table
+        row = {
+            "idx": idx,
+            "name": name.encode(ENCODING),
+            "exception": cut(exception, EXCEPTION_LENGTH),
+            "traceback": cut(traceback, TRACEBACK_LENGTH),
+        }
+        self._append(table, [row])
+
+    def add_run(self, row: RunRow) -> None:
+        """Queue one row of the `runs` table (written in batches)."""
+        self._run_rows.append(row)
+        if len(self._run_rows) >= RUN_BATCH:
+            self.flush_runs()
+
+    def flush_runs(self) -> None:
+        """Append the queued `runs` rows."""
+        if not self._run_rows:
+            return
+        data = np.zeros(len(self._run_rows), dtype=self.runs.dtype)
+        provenance = np.zeros(len(self._run_rows), dtype=self.provenance.dtype)
+        for index, run in enumerate(self._run_rows):
+            started = run.start > 0
+            name = run.name.encode(ENCODING)
+            runtime = (
+                format_runtime(run.start, run.finish).encode(ENCODING)
+                if started and run.finish >= run.start
+                else b""
+            )
+            data[index] = (
+                run.idx,
+                name,
+                format_time(run.start).encode(ENCODING) if started else b"",
+                run.start,
+                run.finish,
+                runtime,
+                _truncate(run.parameter_summary, COMMENT_LENGTH),
+                run.environment_hexsha[:7].encode(ENCODING),
+                int(run.completed),
+            )
+            record = run.provenance
+            if record is None:  # a run that did not run: only its index and name
+                provenance["idx"][index], provenance["name"][index] = run.idx, name
+                continue
+            provenance[index] = (
+                run.idx,
+                name,
+                _cut_repeated(record.environment, NAME_LENGTH),
+                _cut_repeated(record.host, NAME_LENGTH),
+                record.pid,
+                _cut_repeated(record.cluster_job_id, VALUE_LENGTH),
+                record.attempt,
+                record.start,
+                record.finish,
+                runtime,
+                _cut_repeated(record.cluster_node, NAME_LENGTH),
+            )
+        self.runs.append(data)
+        self.provenance.append(provenance)
+        self._run_rows.clear()

@@ -1,0 +1,117 @@
+"""Plain records that travel from the merge to the trajectory-file writer.
+
+They hold values, not files: the writer (`trajectory_file`) turns them into pypet's HDF5 layout,
+the reader (`load`) turns a file back into values. Nothing here knows about Snakemake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Item:
+    """A parameter, derived parameter or result: one pypet leaf holding one or more values.
+
+    `name` is dotted and relative to its branch (`neuron.tau`, `rate`). Parameters hold their value
+    under the key ``"data"``; results hold one entry per stored value (``f_add_result('z', 1.0)``
+    gives ``{"z": 1.0}``, ``f_add_result('r', a=1, b=2)`` gives ``{"a": 1, "b": 2}``).
+    `class_name` None lets the writer pick pypet's class from the values.
+    """
+
+    name: str
+    values: dict[str, Any]
+    comment: str = ""
+    class_name: str | None = None
+
+
+@dataclass
+class Parameter(Item):
+    """A trajectory parameter; `explored` is its range (one value per run) when explored."""
+
+    explored: list[Any] | None = None
+
+
+@dataclass
+class RunRecord:
+    """One single run as the merge found it in its fragment."""
+
+    idx: int
+    name: str  # run_%08d
+    start: float  # POSIX timestamps
+    finish: float
+    completed: bool
+    results: list[Item] = field(default_factory=list)
+    derived_parameters: list[Item] = field(default_factory=list)
+    environment_hexsha: str | None = None  # environment that ran it; None: the last environment
+    # provenance, kept beside pypet's runs table (overview/runs_provenance)
+    environment: str = ""  # name of the environment that ran it
+    host: str = ""
+    pid: int = 0
+    cluster_job_id: str = ""  # SLURM_JOB_ID and the like; "" when not in a batch system
+    attempt: int = 0  # Snakemake's attempt number of the run job (retries count up)
+    cluster_node: str = ""  # the batch system's node name (SLURMD_NODENAME)
+    error: tuple[str, str] | None = None  # a failed run's (exception, traceback)
+
+
+@dataclass
+class StorageSettings:
+    """pypet's HDF5 storage options, honoured by the writer (defaults follow pypet 0.7)."""
+
+    complib: str = "zlib"
+    complevel: int = 9
+    shuffle: bool = True
+    fletcher32: bool = False
+    purge_duplicate_comments: bool = True
+    small_overview_tables: bool = True
+    large_overview_tables: bool = False
+    results_per_run: int = 0
+    derived_parameters_per_run: int = 0
+    layout: str = "pypet"  # or "stacked": results of all runs in one dataset each (stacked.py)
+    # trajectories with more runs than this keep each run's group in a run set of 1,000 runs
+    # (`results/runs/run_set_00000/run_00000000`, pypet's `$set` wildcard), because HDF5
+    # groups with more children than PyTables' MAX_GROUP_WIDTH (16384) get slow; 0: always
+    run_sets_above: int = 16384
+
+
+@dataclass
+class EnvironmentRecord:
+    """One execution environment that contributed runs (pypet's config.environment.*)."""
+
+    hexsha: str  # git commit or a SHA-1 of trajectory name, time and package version
+    timestamp: float
+    versions: dict[str, str] = field(default_factory=dict)  # package -> version
+    settings: dict[str, Any] = field(default_factory=dict)  # option name -> value
+    git: dict[str, Any] | None = None  # commit hexsha, message, author, time... if git is used
+    # how Snakemake was called: command_line, cores, executor, profile, workflow_profile
+    invocation: dict[str, Any] = field(default_factory=dict)
+    # when its last run finished (the merge finds it in the fragments); None: no runs
+    finish_timestamp: float | None = None
+
+    @property
+    def name(self) -> str:
+        import time
+
+        stamp = time.strftime("%Y_%m_%d_%Hh%Mm%Ss", time.localtime(self.timestamp))
+        return f"environment_{self.hexsha[:7]}_{stamp}"
+
+
+@dataclass
+class TrajectoryRecord:
+    """Everything the writer needs for one trajectory file; `runs` is streamed in index order."""
+
+    name: str
+    comment: str
+    file_title: str
+    timestamp: float  # creation time of the trajectory
+    parameters: list[Parameter]
+    runs: Iterable[RunRecord]
+    length: int  # number of runs
+    settings: StorageSettings = field(default_factory=StorageSettings)
+    environments: list[EnvironmentRecord] = field(default_factory=list)
+    config: list[Item] = field(default_factory=list)  # extra user config items (config.<name>)
+    # names of the explored parameters (without `parameters.`) in exploration order, the order
+    # of pypet's `explorations` table and run summaries; None: the order of `parameters`
+    explored_order: list[str] | None = None

@@ -1,0 +1,374 @@
+"""Run jobs: call the job function once per single run and write each run's fragment.
+
+A job covers consecutive runs of the plan. It imports the job function once, builds one
+single-run view of the trajectory, and per run only swaps in the explored values, so the
+framework's cost per run stays far below a millisecond. Runs whose completed fragment exists
+are skipped; a failing run is recorded (traceback in its fragment and the logs) and the job
+goes on with its other runs, then fails, so nothing computed is lost and a rerun retries only
+the failed runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import logging
+import os
+import pickle
+import shutil
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from . import atomic, classes, cluster, environment, failures, fragment, logs
+from . import manifest as manifests
+from . import values as value_types
+from .config import import_object
+from .errors import PypetSmError, TrajectoryError
+from .naming import Group, Leaf, NamingError, check_natural_name
+from .plan import Plan, run_name
+
+logger = logging.getLogger("pypet_sm.run")
+
+
+class RunFailures(PypetSmError):
+    """Some runs of a job raised; their tracebacks are in the log and their fragments."""
+
+
+class SingleRun(Group):
+    """The `traj` a job function gets: one point of the exploration, pypet-style.
+
+    Parameters read as values (`traj.x`, `traj.par.neuron.tau`, `traj['neuron.tau']`,
+    unique short names), results and derived parameters are added with pypet's calls.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__("")
+        object.__setattr__(self, "v_name", plan.settings.name)
+        object.__setattr__(self, "v_comment", plan.settings.comment)
+        object.__setattr__(self, "v_idx", -1)
+        object.__setattr__(self, "v_crun", None)
+        object.__setattr__(self, "_explored_leaves", {})
+        object.__setattr__(self, "_added", {})  # full name -> (where added, comment)
+        object.__setattr__(
+            self,
+            "_custom_classes",
+            classes.import_classes(plan.settings.dynamically_imported_classes),
+        )
+        self.add_group("parameters")
+        self.add_group("config")
+        for spec in plan.parameters:
+            # a parameter of the user's class is an instance of it, restored by its _load
+            leaf = classes.make_leaf(
+                f"parameters.{spec.name}",
+                {"data": spec.value},
+                spec.comment,
+                spec.class_name,
+                spec.explored,
+                self._custom_classes,
+            )
+            self.add_leaf(leaf.v_full_name, leaf)
+            if spec.explored is not None:
+                self._explored_leaves[spec.name] = leaf
+        for spec in plan.config_items:
+            self.add_leaf(
+                f"config.{spec.name}",
+                Leaf(f"config.{spec.name}", {"data": spec.value}, spec.comment),
+            )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise TrajectoryError(
+            f"cannot set traj.{name} in a run; use traj.f_add_result({name!r}, value) "
+            f"or traj.f_add_derived_parameter({name!r}, value)"
+        )
+
+    def __len__(self) -> int:
+        return 1
+
+    def start_run(self, idx: int, explored_values: dict[str, Any]) -> None:
+        """Point the view at run `idx`: explored values set, previous run's items removed."""
+        object.__setattr__(self, "v_idx", idx)
+        object.__setattr__(self, "v_crun", run_name(idx))
+        for name, value in explored_values.items():
+            leaf = self._explored_leaves[name]
+            if type(leaf) is Leaf:
+                leaf.values["data"] = value
+            else:
+                leaf._load({"data": value})
+        for branch in ("results", "derived_parameters"):
+            self._children.pop(branch, None)
+        self._added.clear()
+
+    def _add_item(self, branch: str, args: tuple, comment: str, kwargs: dict) -> Leaf:
+        if self.v_crun is None:
+            raise TrajectoryError(f"f_add_{branch} is only possible inside a run")
+        kind = classes.Result if branch == "results" else classes.Parameter
+        args_list = list(args)
+        cls = args_list[0] if args_list else None
+        try:
+            class_name = classes.class_name_for(cls, kind, self._custom_classes)
+        except TypeError as error:
+            raise TrajectoryError(f"{self.v_crun}: f_add_{branch[:-1]}: {error}") from None
+        if class_name:
+            args_list.pop(0)
+        if not args_list or not isinstance(args_list[0], str):
+            raise TrajectoryError(f"{self.v_crun}: f_add_{branch} needs a name as first argument")
+        name = args_list.pop(0)
+        for prefix in (f"{branch}.runs.{self.v_crun}.", f"{branch}.runs.$.", f"{branch}."):
+            if name.startswith(prefix):
+                name = name[len(prefix) :]
+                break
+        full_name = f"{branch}.runs.{self.v_crun}.{name}"
+        caller = sys._getframe(2)
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        if full_name in self._added:
+            first = self._added[full_name]
+            raise TrajectoryError(
+                f"{self.v_crun}: {branch[:-1].replace('_', ' ')} {name!r} added twice: "
+                f"first at {first}, again at {where}"
+            )
+        if branch == "results":
+            values = {
+                name.rpartition(".")[2] if i == 0 else f"{name.rpartition('.')[2]}_{i}": v
+                for i, v in enumerate(args_list)
+            }
+            values.update(kwargs)
+            if not values:
+                raise TrajectoryError(f"{self.v_crun}: result {name!r} has no value")
+        else:
+            if len(args_list) + len(kwargs) != 1:
+                raise TrajectoryError(
+                    f"{self.v_crun}: derived parameter {name!r} takes exactly one value"
+                )
+            value = args_list[0] if args_list else next(iter(kwargs.values()))
+            if class_name != "PickleParameter" and not classes.is_custom(cls):
+                try:
+                    value_types.check_parameter_value(value)
+                except ValueError as error:
+                    raise TrajectoryError(
+                        f"{self.v_crun}: derived parameter {name!r}: {error}; "
+                        "use PickleParameter for other objects"
+                    ) from None
+            values = {"data": value}
+        if classes.is_custom(cls):  # the job function gets an instance of the user's class
+            leaf = cls(full_name, values, comment, class_name)
+        else:
+            leaf = Leaf(full_name, values, comment, class_name)
+        try:
+            check_natural_name(name)
+            self.add_leaf(full_name, leaf)
+        except NamingError as error:
+            raise TrajectoryError(f"{self.v_crun}: cannot add {name!r}: {error}") from None
+        self._added[full_name] = where
+        return leaf
+
+    def f_add_result(self, *args: Any, comment: str = "", **kwargs: Any) -> Leaf:
+        """`f_add_result(name, value)`, `f_add_result(name, a=..., b=...)`, pypet's signatures."""
+        return self._add_item("results", args, comment, kwargs)
+
+    def f_add_derived_parameter(self, *args: Any, comment: str = "", **kwargs: Any) -> Leaf:
+        return self._add_item("derived_parameters", args, comment, kwargs)
+
+    def collected(self, branch: str) -> list[tuple[str, dict[str, Any], str, str]]:
+        """(name below the run group, values, comment, class name) of this run's items; the
+        user's classes give what their `_store()` returns (a TrajectoryError if unstorable)."""
+        if branch not in self._children:
+            return []
+        prefix = len(f"{branch}.runs.{self.v_crun}.")
+        found = []
+        for leaf in self.f_get(branch).f_iter_leaves():
+            values = leaf.values
+            if type(leaf) is not Leaf:
+                try:
+                    values = classes.stored_values(leaf)
+                    classes.check_storable(leaf.v_class_name, values, parameter=branch != "results")
+                except TypeError as error:
+                    raise TrajectoryError(f"{self.v_crun}: {error}") from None
+            name = leaf.v_full_name[prefix:]
+            found.append((name, values, leaf.v_comment or "", leaf.v_class_name))
+        return found
+
+
+@contextlib.contextmanager
+def _job_directory(plan: Plan) -> Iterator[Path]:
+    """The job's own temp directory, held under an exclusive lock while the job runs.
+
+    Named by the job's first run. After `kill -9` of Snakemake its job processes live on;
+    the lock makes a resumed job wait for such an orphan instead of computing the same runs
+    beside it (it then skips what the orphan finished). Temps left by a killed attempt are
+    removed once the lock is ours.
+    """
+    tmp_dir = plan.settings.trajectory_state / "tmp" / f"job_{plan.first_run:08d}"
+    tmp_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(tmp_dir.with_suffix(".lock"), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("waiting for an earlier process still running these runs to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if tmp_dir.exists():
+            shutil.rmtree(tmp_dir)
+        tmp_dir.mkdir()
+        try:
+            yield tmp_dir
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _compute(
+    plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path, job: JobContext
+) -> RunStats:
+    """Call the job function for each run of `todo` and write its fragment."""
+    settings = plan.settings
+    stats = RunStats()
+    function = import_object(settings.job, "job")
+    traj = SingleRun(plan)
+    host, pid, cluster_id = socket.gethostname(), os.getpid(), cluster.job_id()
+    node = cluster.node_name()
+    columns = plan.explored_columns()
+    outside_runs = logs.context()
+    progress = logging.getLogger(logs.PROGRESS)
+    for shard in {paths[idx].parent for idx in todo}:
+        shard.mkdir(parents=True, exist_ok=True)
+    for idx in todo:
+        offset = idx - plan.first_run
+        run_values = {name: column[offset] for name, column in columns.items()}
+        traj.start_run(idx, run_values)
+        logs.set_context(traj.v_crun)
+        start = time.time()
+        called = time.perf_counter()
+        error = exception = None
+        try:
+            function(traj, *settings.args, **settings.kwargs)
+            results, derived = traj.collected("results"), traj.collected("derived_parameters")
+        except Exception as raised:
+            error = traceback.format_exc()
+            exception = f"{type(raised).__name__}: {raised}"
+            results, derived = [], []
+        finally:
+            logs.flush_streams()
+        stats.in_function += time.perf_counter() - called
+        body = {
+            "idx": idx,
+            "run_name": traj.v_crun,
+            "start": start,
+            "finish": time.time(),
+            "host": host,
+            "pid": pid,
+            "cluster_job_id": cluster_id,
+            "cluster_node": node,
+            "attempt": job.attempt,
+            "environment": job.environment,
+            "parameters": run_values,
+            "results": results,
+            "derived_parameters": derived,
+            "traceback": error,
+            "exception": exception,
+        }
+        status = fragment.COMPLETED if error is None else fragment.FAILED
+        try:
+            fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
+        except (pickle.PicklingError, TypeError, AttributeError) as write_error:
+            exception = error = failures.unpicklable(traj, write_error)
+            status = fragment.FAILED
+            body.update(results=[], derived_parameters=[], traceback=error, exception=error)
+            fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
+        progress.info(
+            "%s in %.3g s", "finished" if error is None else "failed", time.time() - start
+        )
+        if error is None:
+            stats.completed += 1
+        else:
+            stats.failed.append(
+                {"idx": idx, "name": traj.v_crun, "exception": exception, "parameters": run_values}
+            )
+            logger.error(
+                "%s (idx %d, point %s, parameters %s) failed:\n%s",
+                traj.v_crun,
+                idx,
+                plan.key(idx),
+                run_values,
+                error,
+            )
+        logs.set_context(outside_runs)
+    return stats
+
+
+@dataclasses.dataclass
+class JobContext:
+    """Who runs a job: the environment (invocation) and Snakemake's attempt number."""
+
+    environment: str
+    attempt: int = 1
+
+
+@dataclasses.dataclass
+class RunStats:
+    completed: int = 0
+    failed: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    in_function: float = 0.0
+
+
+def run_job(
+    plan: Plan,
+    manifest: Path,
+    environment_name: str | None = None,
+    attempt: int = 1,
+    retry_token: str = "",
+) -> RunStats:
+    """Compute the runs of a job's plan that have no completed fragment; write the manifest.
+
+    `environment_name` None: the environment the current invocation started (`onstart`).
+    `retry_token` is the token of the job's failure record when Snakemake started it (see
+    `failures`).
+    """
+    job_started = time.perf_counter()
+    runs = plan.runs
+    label = f"runs {runs.start}-{runs.stop - 1}"
+    if environment_name is None:
+        environment_name = environment.current(plan.settings).name
+    job = JobContext(environment_name, attempt)
+    directory = fragment.fragment_dir(plan.settings.trajectory_state)
+    paths = {idx: fragment.fragment_path(directory, plan.key(idx)) for idx in runs}
+    with _job_directory(plan) as tmp_dir:
+        todo = fragment.to_compute(runs, plan.key, paths, run_name, logger)
+        logger.info("job of %s: %d already done", label, len(runs) - len(todo))
+        stats = _compute(plan, todo, paths, tmp_dir, job) if todo else RunStats()
+    state = plan.settings.trajectory_state
+    if stats.failed:
+        failures.write_record(state, runs.start, plan.digest, stats.failed)
+        names = [run["name"] for run in stats.failed]
+        shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+        message = (
+            f"job of {label}: {len(names)} of {len(runs)} runs failed ({shown}); "
+            f"tracebacks are in {plan.settings.environment_log_dir(environment_name)}/"
+            "warnings_and_errors.txt; finished runs "
+            "are kept and a rerun computes only the failed ones"
+        )
+        if not failures.keep_going():
+            raise RunFailures(message)
+        logger.warning("%s; keep going: they are merged as not completed", message)
+    else:
+        failures.clear_record(state, runs.start, retry_token)
+    record = {
+        "first_run": runs.start,
+        "last_run": runs.stop - 1,
+        "plan": plan.digest,
+        "runs": len(runs),
+        "skipped": len(runs) - len(todo),
+        "completed": stats.completed,
+        "failed": len(stats.failed),
+        # measured in this process, so benchmarks can tell framework time from user time
+        "seconds_total": time.perf_counter() - job_started,
+        "seconds_in_function": stats.in_function,
+    }
+    atomic.write_text(manifest, manifests.dumps(record))
+    logger.info(
+        "job of %s done: %d computed, %d skipped", label, stats.completed, record["skipped"]
+    )
+    return stats
