@@ -3,6 +3,7 @@
     pypet-sm status [CONFIG]      runs done / failed / missing, time left, the failed runs
     pypet-sm show FILE            a trajectory file at a glance
     pypet-sm table FILE [--csv OUT]   the runs table, printed or written as CSV
+    pypet-sm init DIR [--name N]  a new project whose Snakefile includes the installed rules
 
 `status` only reads: it takes no lock and works while snakemake runs (fragments appear,
 vanish or are half-written under it; a file that fails its checks counts as missing).
@@ -313,6 +314,19 @@ def table(path: Path, csv: Path | None) -> int:
 
 
 # main --------------------------------------------------------------------------------------
+# init ------------------------------------------------------------------------------------
+def init(directory: Path, name: str | None) -> int:
+    from . import project
+
+    written = project.init(directory, name)
+    print(f"new pypet_sm project in {directory}:")
+    for path in written:
+        print(f"  {path.relative_to(directory)}")
+    print(f"workflow: {project.snakefile()} (the installed pypet_sm's)")
+    print(f"next: cd {directory} && snakemake --cores 2 && pypet-sm status")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
         prog="pypet-sm", description="Inspect pypet_sm explorations and trajectory files."
@@ -333,6 +347,11 @@ def parser() -> argparse.ArgumentParser:
     table_parser = commands.add_parser("table", help="the runs table of a trajectory file")
     table_parser.add_argument("file")
     table_parser.add_argument("--csv", help="write the table as CSV to this file")
+    init_parser = commands.add_parser(
+        "init", help="a new project (Snakefile, config.yaml, job function) in a folder"
+    )
+    init_parser.add_argument("directory")
+    init_parser.add_argument("--name", help="the trajectory's name (default: the folder's)")
     return main_parser
 
 
@@ -343,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             return status(Path(arguments.config), arguments.cores)
         if arguments.command == "show":
             return show(Path(arguments.file))
+        if arguments.command == "init":
+            return init(Path(arguments.directory), arguments.name)
         return table(Path(arguments.file), Path(arguments.csv) if arguments.csv else None)
     except (UsageError, PypetSmError) as error:
         print(f"pypet-sm: {error}", file=sys.stderr)
