@@ -86,6 +86,10 @@ def test_init_makes_a_project_that_runs(tmp_path):
     ]
     assert "include: pypet_sm.project.snakefile()" in (directory / "Snakefile").read_text()
     assert "name: my_sweep" in (directory / "config.yaml").read_text()
+    for profile in ("default", "slurm"):
+        text = (directory / "profiles" / profile / "config.yaml").read_text()
+        shipped = (project.workflow_dir() / "profiles" / profile / "config.yaml").read_text()
+        assert text.endswith(shipped) and "workflow/profiles" not in text
     check_new_project(directory)
     # lint-clean as the repository's own workflow
     lint = run(["snakemake", "--lint"], directory)
