@@ -139,6 +139,8 @@ def status(config_path: Path, cores: int) -> int:
         )
     for idx, reason in damaged[:LIST_FAILED]:
         print(f"  {_run_name(idx)}: fragment damaged ({reason}); counted as missing")
+    if missing:
+        _explain_missing_of_finished_jobs(plan, done, failed)
     if failed:
         print(f"failed runs ({len(failed)}):")
         for idx, path in failed[:LIST_FAILED]:
@@ -155,6 +157,28 @@ def status(config_path: Path, cores: int) -> int:
     if trajectory_file.is_file():
         print(f"trajectory file: {trajectory_file} ({_merged_runs(trajectory_file, name)})")
     return 0
+
+
+def _explain_missing_of_finished_jobs(plan, done: list[Path], failed: list[tuple[int, Path]]):
+    """Runs whose fragment went away after their job wrote its manifest: Snakemake counts the
+    job as done, so a plain rerun says nothing to do; a merge checks every fragment and
+    computes such runs again."""
+    from . import manifest
+
+    present = {str(path) for path in done} | {str(path) for _, path in failed}
+    directory = fragment.fragment_dir(plan.settings.trajectory_state)
+    lost = 0
+    for job in range(plan.n_jobs):
+        if not manifest.path(plan.settings.trajectory_state, job).is_file():
+            continue  # snakemake runs this job again anyway
+        for idx in plan.job_runs(job):
+            lost += str(fragment.fragment_path(directory, plan.key(idx))) not in present
+    if lost:
+        print(
+            f"{lost} of the missing runs belong to jobs that finished (their fragments were "
+            "removed or damaged since), so snakemake sees nothing to do for them: "
+            "`snakemake --cores N --forcerun merge` computes them again"
+        )
 
 
 def _merged_runs(path: Path, name: str) -> str:

@@ -104,6 +104,13 @@ def test_status_with_missing_runs(project):
     assert "[" + "#" * 20 + "." * 20 + "] 50.0%" in out
     assert "time left: about 0 s for 3 runs on 2 cores" in out
     assert "fragment damaged (" in out
+    # the jobs wrote their manifests, so snakemake has nothing to do; status says how to
+    # get the runs back, and that way works
+    assert "3 of the missing runs belong to jobs that finished" in out
+    project.snakemake("--forcerun", "merge")
+    out = pypet_sm(project, "status").stdout
+    assert "partial: 6 done, 0 failed, 0 missing of 6 runs" in out
+    assert "belong to jobs that finished" not in out
 
 
 def test_bad_input(project):
