@@ -89,7 +89,7 @@ def test_init_makes_a_project_that_runs(tmp_path):
     for profile in ("default", "slurm"):
         text = (directory / "profiles" / profile / "config.yaml").read_text()
         shipped = (project.workflow_dir() / "profiles" / profile / "config.yaml").read_text()
-        assert text.endswith(shipped) and "workflow/profiles" not in text
+        assert text.endswith(shipped) and "workflow/profiles" not in shipped
     check_new_project(directory)
     # lint-clean as the repository's own workflow
     lint = run(["snakemake", "--lint"], directory)
