@@ -68,6 +68,20 @@ def check_new_project(directory: Path, env: dict[str, str] | None = None) -> Non
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+RUNS_CSV_RULE = """
+
+rule runs_csv:
+    input:
+        PYPET_SM_OUTPUTS,
+    output:
+        "runs.csv",
+    log:
+        "logs/runs_csv.log",
+    shell:
+        "pypet-sm table hdf5/my_sweep.hdf5 --csv {output} > {log} 2>&1"
+"""
+
+
 def test_init_makes_a_project_that_runs(tmp_path):
     directory = tmp_path / "my_sweep"
     made = run(["pypet-sm", "init", str(directory)], tmp_path)
@@ -90,10 +104,16 @@ def test_init_makes_a_project_that_runs(tmp_path):
         text = (directory / "profiles" / profile / "config.yaml").read_text()
         shipped = (project.workflow_dir() / "profiles" / profile / "config.yaml").read_text()
         assert text.endswith(shipped) and "workflow/profiles" not in shipped
-    check_new_project(directory)
-    # lint-clean as the repository's own workflow
+    # lint-clean as made, as the repository's own workflow
     lint = run(["snakemake", "--lint"], directory)
     assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr
+    check_new_project(directory)
+    # the project's own rules go below the included workflow and use its outputs
+    with (directory / "Snakefile").open("a") as snakefile:
+        snakefile.write(RUNS_CSV_RULE)
+    run(["snakemake", "--cores", "1", "runs.csv"], directory)
+    rows = (directory / "runs.csv").read_text().splitlines()
+    assert len(rows) == 16 and "model.x" in rows[0] and "z" in rows[0].split(",")
 
 
 def test_init_overwrites_nothing(tmp_path):
