@@ -562,18 +562,41 @@ class LoadedTrajectory(Group):
         return pandas.DataFrame(columns)
 
     def _scalar_results(self) -> list[str]:
+        return [
+            name
+            for name, leaf in self.first_run_results()
+            if leaf.main_key is not None
+            and isinstance(leaf.fast(), (bool, int, float, complex, str, np.generic))
+        ]
+
+    def first_run_results(self) -> list[tuple[str, Leaf]]:
+        """(name below the run group, leaf) of every result of the first run that stored
+        results, sorted by name (the same whatever the layout): what each run holds."""
         for run in self.f_get_run_names():
             group = self._run_group("results", run)
             if group is None:
                 continue
             prefix = len(group.v_full_name) + 1
-            return sorted(  # by name: the same columns whatever the layout
-                leaf.v_full_name[prefix:]
-                for leaf in group.f_iter_leaves()
-                if leaf.main_key is not None
-                and isinstance(leaf.fast(), (bool, int, float, complex, str, np.generic))
+            return sorted(
+                ((leaf.v_full_name[prefix:], leaf) for leaf in group.f_iter_leaves()),
+                key=lambda item: item[0],
             )
         return []
+
+    def f_get_environments(self) -> dict[str, dict[str, Any]]:
+        """Environment name -> its record in `config.environment` (hexsha, timestamps,
+        runtime, settings, `versions.python`, `snakemake.command_line`, ...), oldest first."""
+        try:
+            environments = self._children["config"]._children["environment"]
+        except (KeyError, AttributeError):
+            return {}
+        found = {}
+        for name, group in environments._children.items():
+            prefix = len(group.v_full_name) + 1
+            found[name] = {
+                leaf.v_full_name[prefix:]: leaf.values.get("data") for leaf in group.f_iter_leaves()
+            }
+        return dict(sorted(found.items(), key=lambda item: item[1].get("timestamp") or 0))
 
     # file -------------------------------------------------------------------
     def f_close(self) -> None:
