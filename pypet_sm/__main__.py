@@ -1,4 +1,4 @@
-"""Command line used by the workflow's rules: `python -m pypet_sm run-job|merge ...`."""
+"""Command line used by the workflow's rules: `python -m pypet_sm run-job|merge|report ...`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     merge = commands.add_parser("merge", help="merge all fragments into the trajectory file")
     merge.add_argument("--plan", required=True)
     merge.add_argument("--output", required=True, help="trajectory HDF5 file")
+    report = commands.add_parser("report", help="sweep summary and plots for snakemake --report")
+    report.add_argument("--plan", required=True)
+    report.add_argument("--trajectory", required=True, help="trajectory HDF5 file")
+    report.add_argument("--summary", required=True, help="summary page (HTML) to write")
+    report.add_argument("--plots", required=True, help="directory of the plots")
+    report.add_argument(
+        "--draw-plots", choices=("True", "False"), default="True", help="False: summary only"
+    )
     return parser
 
 
@@ -43,17 +51,26 @@ def main(argv: list[str] | None = None) -> int:
             log_dir, settings.log_level, logs.job_log_path(log_dir, job), capture_output=True
         )
     else:
-        logs.set_context("merge")
+        logs.set_context(arguments.command)
         logger = logs.setup(log_dir, settings.log_level)
     try:
         if arguments.command == "run-job":
             from .run import run_job
 
             run_job(plan, arguments.manifest, env.name, arguments.attempt, arguments.retry_token)
-        else:
+        elif arguments.command == "merge":
             from .merge import merge
 
             merge(plan, arguments.output)
+        else:
+            from . import report
+
+            report.write(
+                arguments.trajectory,
+                arguments.summary,
+                arguments.plots,
+                arguments.draw_plots == "True",
+            )
     except PypetSmError as error:
         logger.error("%s", error)
         return 1

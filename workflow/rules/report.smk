@@ -1,0 +1,49 @@
+# The sweep report: `snakemake --report report.html` shows a summary of the sweep (runs,
+# failures, run times, environments and git commit) and a figure of every scalar result over
+# the explored parameters, each with its caption (pypet_sm/report.py makes them all). Paths of
+# captions are relative to this file.
+import pypet_sm.report
+
+REPORT = f"{STATE}/report"
+REPORT_SUMMARY = f"{REPORT}/summary.html"
+REPORT_PLOTS = f"{REPORT}/plots"
+
+
+report: "../report/workflow.rst"
+
+
+localrules:
+    sweep_report,
+
+
+rule sweep_report:
+    input:
+        MERGED,
+    output:
+        summary=report(
+            REPORT_SUMMARY,
+            caption="../report/summary.rst",
+            category="Sweep summary",
+        ),
+        plots=report(
+            directory(REPORT_PLOTS),
+            patterns=["{result}.png"],
+            caption="../report/plot.rst",
+            category="Plots",
+            labels=pypet_sm.report.Captions(REPORT_PLOTS).labels,
+        ),
+    params:
+        plan=str(PLAN.path),
+        trajectory=TRAJECTORY_FILE,
+        package=PACKAGE_ROOT,
+        draw_plots=config["report"]["plots"],
+        # read by plot.rst when the report is made; never a rerun trigger (not representable)
+        captions=pypet_sm.report.Captions(REPORT_PLOTS),
+    log:
+        f"{LOGS}/report.log",
+    conda:
+        "../envs/report.yaml"
+    shell:
+        "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
+        "python -m pypet_sm report --plan {params.plan:q} --trajectory {params.trajectory:q} "
+        "--summary {output.summary:q} --plots {output.plots:q} --draw-plots {params.draw_plots} > {log:q} 2>&1"
