@@ -550,7 +550,7 @@ def summary_html(summary: Summary) -> str:
 def _over(axes: list[Axis], kind: str) -> str:
     if kind == "runs":
         return "run index"
-    return " x ".join(axis.name for axis in axes)
+    return " × ".join(axis.name for axis in axes)
 
 
 def write(

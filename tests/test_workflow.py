@@ -36,7 +36,13 @@ def test_example_plans_as_configured(example, monkeypatch):
     expected = plan.from_config(example.config)
     assert len(expected) == 31 * 3
     stats = job_stats(dry.stdout + dry.stderr)
-    assert stats == {"run_job": expected.n_jobs, "merge": 1, "all": 1, "total": expected.n_jobs + 2}
+    assert stats == {
+        "run_job": expected.n_jobs,
+        "merge": 1,
+        "sweep_report": 1,
+        "all": 1,
+        "total": expected.n_jobs + 3,
+    }
     assert not example.trajectory_file.exists()
 
 
