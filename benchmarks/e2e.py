@@ -211,7 +211,7 @@ class OtherLoad:
 # projects
 
 
-def config_text(workload: str, runs: int, layout: str) -> str:
+def config_text(workload: str, runs: int, layout: str, report_off: bool = False) -> str:
     spec = workloads.WORKLOADS[workload]
     lines = [
         f"trajectory: {{name: {NAME}, comment: {workload} runs}}",
@@ -230,6 +230,8 @@ def config_text(workload: str, runs: int, layout: str) -> str:
     ]
     if layout != "pypet":
         lines.append(f"storage: {{layout: {layout}}}")
+    if report_off:  # the sweep itself is measured, as pypet's: no report summary and plots
+        lines.append("report: {enabled: false}")
     return "\n".join(lines) + "\n"
 
 
@@ -242,7 +244,10 @@ def make_project(directory: Path, source: Path, workload: str, runs: int, layout
     for name in ("__init__.py", "neuron.py"):
         shutil.copy(source / "examples" / name, directory / "examples" / name)
     shutil.copy(HERE / "workloads.py", directory / "sim.py")
-    (directory / "config.yaml").write_text(config_text(workload, runs, layout))
+    # revisions before the sweep report (--rev) do not know its switch
+    schema = (source / "workflow" / "schemas" / "config.schema.yaml").read_text()
+    report_off = "\n  report:" in schema
+    (directory / "config.yaml").write_text(config_text(workload, runs, layout, report_off))
 
 
 def count_files(directory: Path) -> int:
