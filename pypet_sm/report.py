@@ -231,7 +231,8 @@ def caption(
         if kind == "multiples":
             shown, total = panels
             others = ", ".join(_literal(axis.title) for axis in axes[2:])
-            text += f" One panel per value of {others}"
+            per = "value of" if len(axes) == 3 else "combination of the values of"
+            text += f" One panel per {per} {others}"
             text += (
                 f": the first {shown} of {total} panels are shown."
                 if shown < total
@@ -248,7 +249,7 @@ def caption(
     missing = int(np.isnan(result.values).sum())
     if missing:
         where = "gaps in the line" if kind in ("line", "runs") else "grey cells"
-        text += f" {missing} of {len(result.values)} runs have no value (failed): {where}."
+        text += f" Runs without a value (failed) are {where}: {missing} of {len(result.values)}."
     if constant:
         text += f" Explored with one value: {', '.join(map(_literal, constant))}."
     return text
@@ -291,10 +292,25 @@ class Captions:
 
 
 # plots --------------------------------------------------------------------------------------
-def _ticks(ax_set, axis: Axis) -> None:
-    step = max(1, math.ceil(len(axis.labels) / MAX_TICKS))
-    positions = list(range(0, len(axis.labels), step))
-    ax_set(positions, [axis.labels[i] for i in positions])
+def _ticks(ax, which: str, axis: Axis) -> None:
+    """Ticks of a heatmap axis (or a categorical line axis), whose cells sit at 0, 1, ...:
+    every value when they are few; else round numbers placed between the cells (numeric
+    axes) or every k-th value. Long x labels stand upright."""
+    count = len(axis.labels)
+    if count <= MAX_TICKS or axis.numbers is None:
+        positions = list(range(0, count, max(1, math.ceil(count / MAX_TICKS))))
+        labels = [axis.labels[i] for i in positions]
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        low, high = axis.numbers[0], axis.numbers[-1]
+        nice = [v for v in MaxNLocator(8).tick_values(low, high) if low <= v <= high]
+        positions = np.interp(nice, axis.numbers, np.arange(count))
+        labels = [f"{v:g}" for v in nice]
+    if which == "x":
+        ax.set_xticks(positions, labels, rotation=90 if sum(map(len, labels)) > 40 else 0)
+    else:
+        ax.set_yticks(positions, labels)
 
 
 def _grid(values: np.ndarray, x: Axis, y: Axis, runs: np.ndarray) -> np.ndarray:
@@ -307,8 +323,8 @@ def _heatmap(ax, grid: np.ndarray, x: Axis, y: Axis, cmap, norm):
     image = ax.imshow(
         grid, origin="lower", aspect="auto", interpolation="nearest", cmap=cmap, norm=norm
     )
-    _ticks(lambda p, t: ax.set_xticks(p, t, rotation=90 if len(x.labels) > 6 else 0), x)
-    _ticks(ax.set_yticks, y)
+    _ticks(ax, "x", x)
+    _ticks(ax, "y", y)
     ax.set_xlabel(x.title)
     ax.set_ylabel(y.title)
     return image
@@ -337,7 +353,7 @@ def plot(result: Result, axes: list[Axis], kind: str, path: Path) -> tuple[int, 
             ys[axis.codes] = result.values
             ax.plot(xs, ys, marker="o", markersize=3 if len(xs) > 50 else 5)
             if axis.numbers is None:
-                _ticks(ax.set_xticks, axis)
+                _ticks(ax, "x", axis)
             elif (
                 len(xs) > 2
                 and xs.min() > 0

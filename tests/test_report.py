@@ -133,12 +133,23 @@ def test_captions_escape_markup_and_name_everything():
     text = report.caption(result, axes, "line", constant, (1, 1))
     assert "``neuron.rate`` (rate in Hz \\`x\\`)" in text
     assert "``neuron.tau_ref_`` (\\*refractory\\* period in ms)" in text
-    assert "1 of 2 runs have no value (failed): gaps in the line" in text
+    assert "Runs without a value (failed) are gaps in the line: 1 of 2." in text
     from docutils.core import publish_parts
 
     rendered = publish_parts(text, writer="html")["body"]
     assert "system-message" not in rendered, rendered
     assert "<em>" not in rendered
+
+
+def test_small_multiples_say_which_panels_they_show():
+    values = [(x, y, m, k) for x in (1.0, 2.0) for y in (1, 2) for m in "ab" for k in (1, 2, 3)]
+    explored = [(name, "", [v[i] for v in values]) for i, name in enumerate("xymk")]
+    axes, constant = report.explored_axes(explored)
+    assert report.plot_kind(axes, len(values)) == "multiples"
+    result = report.Result("r", "", np.arange(len(values), dtype=float))
+    text = report.caption(result, axes, "multiples", constant, (4, 6))
+    assert "One panel per combination of the values of ``m``, ``k``" in text
+    assert "the first 4 of 6 panels are shown" in text
 
 
 # without matplotlib, or with plots switched off ----------------------------------------------
@@ -220,7 +231,7 @@ def test_two_parameters_with_a_failed_run_in_the_report_and_in_chromium(project,
     caption = item["caption"]
     for text in ("out.value", "x * y + mode in mV", "first factor", "second factor", "heatmap"):
         assert text in caption, caption
-    assert "1 of 6 runs have no value (failed): grey cells" in caption
+    assert "Runs without a value (failed) are grey cells: 1 of 6." in caption
 
     [summary_path] = [path for path in items if path.endswith("summary.html")]
     summary = decoded(items[summary_path]).decode()
