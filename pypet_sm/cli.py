@@ -295,22 +295,15 @@ def show(path: Path) -> int:
                         f"{leaf.v_class_name} {{{shown}}}{comment}"
                     )
         print("environments:")
-        environments = traj._children.get("config")
-        found = False
-        if environments is not None and "environment" in environments._children:
-            for env_name, env in environments._children["environment"]._children.items():
-                found = True
-                items = {
-                    leaf.v_full_name.rpartition(".")[2]: leaf.values.get("data")
-                    for leaf in env.f_iter_leaves()
-                }
-                line = f"  {env_name}"
-                if items.get("git_repository") and items.get("hexsha"):
-                    line += f"  git commit {items['hexsha']}"
-                if items.get("runtime"):
-                    line += f"  ran {items['runtime']}"
-                print(line)
-        if not found:
+        environments = traj.f_get_environments()
+        for env_name, items in environments.items():
+            line = f"  {env_name}"
+            if items.get("git_repository") and items.get("hexsha"):
+                line += f"  git commit {items['hexsha']}"
+            if items.get("runtime"):
+                line += f"  ran {items['runtime']}"
+            print(line)
+        if not environments:
             print("  none recorded")
     return 0
 
