@@ -175,3 +175,40 @@ def test_status_while_snakemake_runs(project):
         assert running.wait(timeout=300) == 0
     assert seen == sorted(seen) and any(done < 12 for done in seen), seen
     assert "12 done, 0 failed, 0 missing" in pypet_sm(project, "status").stdout
+
+
+def test_show_and_table_while_a_continuation_runs(project):
+    """While snakemake extends a sweep, show and table read the last merge's file, which the
+    new merge replaces whole under them; afterwards they see the new runs."""
+    project.write_module(SIM)
+    config = multiply_config(name="grows", kwargs={"delay": 0.3}, runs_per_job=1)
+    project.write_config(config)
+    project.snakemake()
+    config["exploration"] = {"product": {"x": [1.0, 2.0, 3.0], "y": [10, 20, 30]}}
+    project.write_config(config)
+    running = subprocess.Popen(
+        ["snakemake", "--cores", "2"],
+        cwd=project.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=project.environment(),
+    )
+    shown = []
+    try:
+        while running.poll() is None:
+            show = pypet_sm(project, "show", project.trajectory_file).stdout
+            rows = pypet_sm(project, "table", project.trajectory_file).stdout.splitlines()
+            shown.append((show.splitlines()[2].strip(), len(rows) - 1))
+    finally:
+        assert running.wait(timeout=300) == 0
+    # each call sees one whole file, the old or the new one (the merge may replace it between
+    # the two calls)
+    assert shown and {line for line, _ in shown} <= {
+        "runs: 6 completed of 6",
+        "runs: 9 completed of 9",
+    }
+    assert {rows for _, rows in shown} <= {6, 9}
+    assert shown[0] == ("runs: 6 completed of 6", 6), shown
+    out = pypet_sm(project, "show", project.trajectory_file).stdout
+    assert "runs: 9 completed of 9" in out
+    assert "explored 1.0..3.0 (9 runs, 3 distinct)" in out
