@@ -346,7 +346,8 @@ def init(directory: Path, name: str | None) -> int:
 
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
-        prog="pypet-sm", description="Inspect pypet_sm explorations and trajectory files."
+        prog="pypet-sm",
+        description="Inspect pypet_sm explorations and trajectory files; start a new project.",
     )
     commands = main_parser.add_subparsers(dest="command", required=True)
     status_parser = commands.add_parser(
