@@ -128,6 +128,25 @@ class Project:
             assert proc.returncode != 0, self.describe(proc)
         return proc
 
+    def start_snakemake(
+        self, *args: str, cores: int = 2, log: Path | None = None, new_session: bool = False
+    ) -> subprocess.Popen:
+        """Start `snakemake --cores N args...` here in the background, its output going to
+        `log` (or nowhere); `new_session` puts it in a process group of its own, to kill."""
+        output = open(log, "w") if log is not None else subprocess.DEVNULL
+        try:
+            return subprocess.Popen(
+                ["snakemake", "--cores", str(cores), *args],
+                cwd=self.path,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=new_session,
+                env=self.environment(),
+            )
+        finally:
+            if log is not None:
+                output.close()  # the child has its own copy
+
     def dry_run(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess:
         return self.snakemake("-n", *args, cores=None, expect=expect)
 

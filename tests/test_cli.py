@@ -155,13 +155,7 @@ def test_status_while_snakemake_runs(project):
     config = multiply_config(name="live", kwargs={"delay": 0.3}, runs_per_job=1)
     config["exploration"] = {"product": {"x": [1.0, 2.0, 3.0, 4.0], "y": [10, 20, 30]}}
     project.write_config(config)
-    running = subprocess.Popen(
-        ["snakemake", "--cores", "2"],
-        cwd=project.path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=project.environment(),
-    )
+    running = project.start_snakemake()
     seen = []
     try:
         while running.poll() is None:
@@ -186,13 +180,7 @@ def test_show_and_table_while_a_continuation_runs(project):
     project.snakemake()
     config["exploration"] = {"product": {"x": [1.0, 2.0, 3.0], "y": [10, 20, 30]}}
     project.write_config(config)
-    running = subprocess.Popen(
-        ["snakemake", "--cores", "2"],
-        cwd=project.path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=project.environment(),
-    )
+    running = project.start_snakemake()
     shown = []
     try:
         while running.poll() is None:

@@ -134,32 +134,23 @@ def test_a_second_snakemake_in_the_same_folder_is_refused(project):
             kwargs={"delay": 0.4},
         )
     )
-    with open(project.path / "first.log", "w") as log:
-        first = subprocess.Popen(
-            ["snakemake", "--cores", "1"],
-            cwd=project.path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=project.environment(),
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while not project.calls():
-                assert first.poll() is None, (project.path / "first.log").read_text()
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-            for command in (["--cores", "2"], ["--unlock"], ["--cores", "2", "--rerun-incomplete"]):
-                proc = project.snakemake(*command, cores=None, expect=1)
-                shown = proc.stdout + proc.stderr
-                assert "another snakemake is running this workflow in" in shown, project.describe(
-                    proc
-                )
-                assert f"pid {first.pid}" in shown, project.describe(proc)
-                assert "do not use --unlock" in shown
-                assert TRACEBACK not in shown
-            assert first.poll() is None, "the running snakemake is not disturbed"
-        finally:
-            returncode = first.wait(timeout=300)
+    first = project.start_snakemake(cores=1, log=project.path / "first.log")
+    try:
+        deadline = time.monotonic() + 120
+        while not project.calls():
+            assert first.poll() is None, (project.path / "first.log").read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for command in (["--cores", "2"], ["--unlock"], ["--cores", "2", "--rerun-incomplete"]):
+            proc = project.snakemake(*command, cores=None, expect=1)
+            shown = proc.stdout + proc.stderr
+            assert "another snakemake is running this workflow in" in shown, project.describe(proc)
+            assert f"pid {first.pid}" in shown, project.describe(proc)
+            assert "do not use --unlock" in shown
+            assert TRACEBACK not in shown
+        assert first.poll() is None, "the running snakemake is not disturbed"
+    finally:
+        returncode = first.wait(timeout=300)
     assert returncode == 0, (project.path / "first.log").read_text()
     assert sorted(call[0] for call in project.calls()) == list(range(8))
     # afterwards the folder is free again

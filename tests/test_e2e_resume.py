@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections import Counter
 
@@ -40,27 +39,19 @@ def test_kill_9_and_resume_without_recomputation(project):
             kwargs={"delay": 0.3},
         )
     )
-    with open(project.path / "first_attempt.log", "w") as log:
-        proc = subprocess.Popen(
-            ["snakemake", "--cores", "2"],
-            cwd=project.path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=project.environment(),
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while len(project.fragment_files()) < 3:
-                assert proc.poll() is None, (
-                    "snakemake ended before it could be killed:\n"
-                    + (project.path / "first_attempt.log").read_text()
-                )
-                assert time.monotonic() < deadline, "no fragments appeared"
-                time.sleep(0.02)
-        finally:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    proc = project.start_snakemake(log=project.path / "first_attempt.log", new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(project.fragment_files()) < 3:
+            assert proc.poll() is None, (
+                "snakemake ended before it could be killed:\n"
+                + (project.path / "first_attempt.log").read_text()
+            )
+            assert time.monotonic() < deadline, "no fragments appeared"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     # job processes may survive their snakemake; let them finish (they only add fragments)
     _wait_until_quiet(project)
     assert not project.trajectory_file.exists()
