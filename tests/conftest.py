@@ -202,16 +202,21 @@ class Project:
     def fragment_files(self) -> set[Path]:
         return set((self.state / "fragments").rglob("*.pkl"))
 
-    def fragments_by_idx(self) -> dict[int, Path]:
-        """Run index -> fragment file, from the fragments' own bodies (completed ones only)."""
+    def fragments(self, status: str) -> dict[int, tuple[Path, dict]]:
+        """Run index -> (fragment file, its body) of the fragments of one status
+        (fragment.COMPLETED or fragment.FAILED), from the fragments' own bodies."""
         from pypet_sm import fragment
 
         found = {}
         for path in self.fragment_files():
             header, body = fragment.read(path)
-            if header["status"] == fragment.COMPLETED:
-                found[body["idx"]] = path
+            if header["status"] == status:
+                found[body["idx"]] = (path, body)
         return found
+
+    def fragments_by_idx(self) -> dict[int, Path]:
+        """Run index -> fragment file of the completed runs."""
+        return {idx: path for idx, (path, _) in self.fragments("completed").items()}
 
     def calls(self) -> list[tuple]:
         """(idx, pid, values...) of every call of the job function so far."""

@@ -42,12 +42,7 @@ def _idx_called(project, since=0):
 
 
 def _failed_fragments(project):
-    found = {}
-    for path in project.fragment_files():
-        header, body = fragment.read(path)
-        if header["status"] == fragment.FAILED:
-            found[body["idx"]] = body
-    return found
+    return {idx: body for idx, (_, body) in project.fragments(fragment.FAILED).items()}
 
 
 def _failed_runs_table(path):

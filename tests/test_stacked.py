@@ -65,14 +65,19 @@ def both(tmp_path_factory):
     return _compute(tmp_path, "pypet"), _compute(tmp_path, "stacked")
 
 
+def _stacks_under(h5, root: str) -> set[str]:
+    """Names (relative to `root`) of the stacked items below it."""
+    return {
+        group._v_pathname.removeprefix(f"{root}/")
+        for group in h5.walk_groups(root)
+        if getattr(group._v_attrs, "PSM_STACK", False)
+    }
+
+
 def test_stacked_file_stacks_what_it_can(both):
     _, stacked = both
     with tables.open_file(stacked.trajectory_file) as h5:
-        stacks = {
-            group._v_pathname.removeprefix("/t/stacked/")
-            for group in h5.walk_groups("/t/stacked")
-            if getattr(group._v_attrs, "PSM_STACK", False)
-        }
+        stacks = _stacks_under(h5, "/t/stacked")
         run_groups = h5.get_node("/t/results/runs")._v_children
         run3 = set(h5.get_node("/t/results/runs/run_00000003")._v_children)
         run5 = set(h5.get_node("/t/results/runs/run_00000005")._v_children)
@@ -158,11 +163,7 @@ def test_run_scalars_index_of_pypets_layout_gives_what_the_run_groups_hold(both)
     across runs; what it gives must equal reading every run's own group."""
     pypet_project, _ = both
     with tables.open_file(pypet_project.trajectory_file) as h5:
-        indexed = {
-            group._v_pathname.removeprefix("/t/overview/run_scalars/")
-            for group in h5.walk_groups("/t/overview/run_scalars")
-            if getattr(group._v_attrs, "PSM_STACK", False)
-        }
+        indexed = _stacks_under(h5, "/t/overview/run_scalars")
     assert indexed == {
         "results/z",
         "results/count",
