@@ -98,6 +98,7 @@ def status(config_path: Path, cores: int) -> int:
     finishes: list[float] = []
     failed: list[tuple[int, Path]] = []
     damaged: list[tuple[int, str]] = []
+    absent: list[int] = []  # no valid fragment: missing, damaged or foreign
     for idx in plan.runs:
         path = fragment.fragment_path(directory, plan.key(idx))
         state, reason, header = fragment.inspect(path, plan.key(idx))
@@ -107,8 +108,10 @@ def status(config_path: Path, cores: int) -> int:
                 finishes.append(float(header["finish"]))
         elif state == fragment.FAILED:
             failed.append((idx, path))
-        elif state in (fragment.DAMAGED, fragment.FOREIGN):
-            damaged.append((idx, reason))
+        else:
+            absent.append(idx)
+            if state in (fragment.DAMAGED, fragment.FOREIGN):
+                damaged.append((idx, reason))
     total = len(plan)
     missing = total - len(done) - len(failed)
     name = plan.settings.name
@@ -139,8 +142,8 @@ def status(config_path: Path, cores: int) -> int:
         )
     for idx, reason in damaged[:LIST_FAILED]:
         print(f"  {_run_name(idx)}: fragment damaged ({reason}); counted as missing")
-    if missing:
-        _explain_missing_of_finished_jobs(plan, done, failed)
+    if absent:
+        _explain_missing_of_finished_jobs(plan, absent)
     if failed:
         print(f"failed runs ({len(failed)}):")
         for idx, path in failed[:LIST_FAILED]:
@@ -159,20 +162,20 @@ def status(config_path: Path, cores: int) -> int:
     return 0
 
 
-def _explain_missing_of_finished_jobs(plan, done: list[Path], failed: list[tuple[int, Path]]):
+def _explain_missing_of_finished_jobs(plan, absent: list[int]) -> None:
     """Runs whose fragment went away after their job wrote its manifest: Snakemake counts the
     job as done, so a plain rerun says nothing to do; a merge checks every fragment and
     computes such runs again."""
     from . import manifest
 
-    present = {str(path) for path in done} | {str(path) for _, path in failed}
-    directory = fragment.fragment_dir(plan.settings.trajectory_state)
+    state = plan.settings.trajectory_state
+    finished: dict[int, bool] = {}
     lost = 0
-    for job in range(plan.n_jobs):
-        if not manifest.path(plan.settings.trajectory_state, job).is_file():
-            continue  # snakemake runs this job again anyway
-        for idx in plan.job_runs(job):
-            lost += str(fragment.fragment_path(directory, plan.key(idx))) not in present
+    for idx in absent:
+        job = idx // plan.runs_per_job
+        if job not in finished:
+            finished[job] = manifest.path(state, job).is_file()
+        lost += finished[job]
     if lost:
         print(
             f"{lost} of the missing runs belong to jobs that finished (their fragments were "
@@ -280,20 +283,13 @@ def show(path: Path) -> int:
         if first is not None:
             run = traj.f_get_run_names()[first]
             for branch in ("results", "derived_parameters"):
-                group = traj._run_group(branch, run)
-                if group is None:
-                    continue
-                prefix = len(group.v_full_name) + 1
-                for leaf in group.f_iter_leaves():
+                for name, leaf in traj.run_leaves(branch, run):
                     shown = ", ".join(
                         f"{key}: {_describe_value(value)}" for key, value in leaf.values.items()
                     )
                     kind = "" if branch == "results" else " (derived parameter)"
                     comment = f"  # {leaf.v_comment}" if leaf.v_comment else ""
-                    print(
-                        f"  {leaf.v_full_name[prefix:]}{kind}: "
-                        f"{leaf.v_class_name} {{{shown}}}{comment}"
-                    )
+                    print(f"  {name}{kind}: {leaf.v_class_name} {{{shown}}}{comment}")
         print("environments:")
         environments = traj.f_get_environments()
         for env_name, items in environments.items():

@@ -167,6 +167,15 @@ class _RunBranch(Group):
         return super().__getattr__(name)
 
 
+def _leaves_below(group: Group) -> list[tuple[str, Leaf]]:
+    """(name relative to `group`, leaf) of every leaf below it, sorted by name."""
+    prefix = len(group.v_full_name) + 1
+    return sorted(
+        ((leaf.v_full_name[prefix:], leaf) for leaf in group.f_iter_leaves()),
+        key=lambda item: item[0],
+    )
+
+
 class LoadedTrajectory(Group):
     """A trajectory read from a file; close it (or use `with`) when done."""
 
@@ -569,18 +578,19 @@ class LoadedTrajectory(Group):
             and isinstance(leaf.fast(), (bool, int, float, complex, str, np.generic))
         ]
 
+    def run_leaves(self, branch: str, run: str) -> list[tuple[str, Leaf]]:
+        """(name below the run group, leaf) of a run's results or derived parameters
+        (`branch`), sorted by name (the same whatever the layout); [] if it has none."""
+        group = self._run_group(branch, run)
+        return _leaves_below(group) if group is not None else []
+
     def first_run_results(self) -> list[tuple[str, Leaf]]:
-        """(name below the run group, leaf) of every result of the first run that stored
-        results, sorted by name (the same whatever the layout): what each run holds."""
+        """`run_leaves("results", ...)` of the first run that stored results: what each run
+        holds."""
         for run in self.f_get_run_names():
-            group = self._run_group("results", run)
-            if group is None:
-                continue
-            prefix = len(group.v_full_name) + 1
-            return sorted(
-                ((leaf.v_full_name[prefix:], leaf) for leaf in group.f_iter_leaves()),
-                key=lambda item: item[0],
-            )
+            found = self.run_leaves("results", run)
+            if found:
+                return found
         return []
 
     def f_get_environments(self) -> dict[str, dict[str, Any]]:
@@ -590,12 +600,10 @@ class LoadedTrajectory(Group):
             environments = self._children["config"]._children["environment"]
         except (KeyError, AttributeError):
             return {}
-        found = {}
-        for name, group in environments._children.items():
-            prefix = len(group.v_full_name) + 1
-            found[name] = {
-                leaf.v_full_name[prefix:]: leaf.values.get("data") for leaf in group.f_iter_leaves()
-            }
+        found = {
+            name: {key: leaf.values.get("data") for key, leaf in _leaves_below(group)}
+            for name, group in environments._children.items()
+        }
         return dict(sorted(found.items(), key=lambda item: item[1].get("timestamp") or 0))
 
     # file -------------------------------------------------------------------

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import atomic
+from . import atomic, failures
 from .load import LoadedTrajectory, load_trajectory
 
 CAPTIONS = "captions.json"
@@ -410,10 +410,9 @@ def plot(result: Result, axes: list[Axis], kind: str, path: Path) -> tuple[int, 
             ax.set_visible(False)
         figure.colorbar(image, ax=grid_axes, label=label, shrink=0.9)
     figure.suptitle(result.name)
-    temp = path.with_name(f".{path.name}.tmp")
-    figure.savefig(temp, format="png", dpi=110)
+    with atomic.atomic_path(path) as temp:
+        figure.savefig(temp, format="png", dpi=110)
     plt.close(figure)
-    temp.replace(path)
     return panels
 
 
@@ -452,7 +451,7 @@ def _seconds(value: float) -> str:
 
 
 def _values_text(axis_values: list[Any]) -> str:
-    codes, distinct = _codes(list(axis_values))
+    _, distinct = _codes(list(axis_values))
     shown = ", ".join(_label(v) for v in distinct[:8])
     if len(distinct) > 8:
         shown += f", ... {_label(distinct[-1])}"
@@ -591,8 +590,11 @@ def write(
         axes, constant = explored_axes(explored)
         kind = plot_kind(axes, n_runs)
         results, skipped = scalar_results(traj)
-        failed = _failed_runs(traj)
         environments = traj.f_get_environments()
+    failed = [
+        (run["name"], (run["exception"].strip().splitlines() or [""])[-1])
+        for run in failures.failed_runs(trajectory_file)[:LIST_FAILED]
+    ]
     notes = []
     if results and not plots:
         notes.append("Plots are switched off (config: report: plots: false).")
@@ -640,17 +642,3 @@ def write(
         n_runs,
         time.perf_counter() - started,
     )
-
-
-def _failed_runs(traj: LoadedTrajectory) -> list[tuple[str, str]]:
-    import tables
-
-    try:
-        table = traj._h5.get_node(traj._root_node, "overview/failed_runs")
-    except tables.NoSuchNodeError:
-        return []
-    found = []
-    for row in table.read(stop=LIST_FAILED):
-        lines = row["exception"].decode(errors="replace").strip().splitlines()
-        found.append((row["name"].decode(), lines[-1] if lines else ""))
-    return found

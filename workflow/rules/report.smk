@@ -7,6 +7,9 @@ import pypet_sm.report
 REPORT = f"{STATE}/report"
 REPORT_SUMMARY = f"{REPORT}/summary.html"
 REPORT_PLOTS = f"{REPORT}/plots"
+# each figure's caption and columns in the report, read from the plot directory when the
+# report is made (pypet_sm/report.py)
+REPORT_CAPTIONS = pypet_sm.report.Captions(REPORT_PLOTS)
 
 
 report: "../report/workflow.rst"
@@ -30,7 +33,7 @@ rule sweep_report:
             patterns=["{result}.png"],
             caption="../report/plot.rst",
             category="Plots",
-            labels=pypet_sm.report.Captions(REPORT_PLOTS).labels,
+            labels=REPORT_CAPTIONS.labels,
         ),
     params:
         plan=str(PLAN.path),
@@ -38,7 +41,7 @@ rule sweep_report:
         package=PACKAGE_ROOT,
         draw_plots=config["report"]["plots"],
         # read by plot.rst when the report is made; never a rerun trigger (not representable)
-        captions=pypet_sm.report.Captions(REPORT_PLOTS),
+        captions=REPORT_CAPTIONS,
     log:
         f"{LOGS}/report.log",
     conda:
