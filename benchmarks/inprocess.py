@@ -22,13 +22,13 @@ IMPORTED = time.perf_counter()
 def plan(path):
     import yaml
 
-    import pypet_sm.plan
+    import pypet_sm.execute.plan
 
     with open(path) as handle:
         config = yaml.safe_load(handle)
     started = time.perf_counter()
-    planned = pypet_sm.plan.from_config(config)
-    pypet_sm.plan.save(planned)
+    planned = pypet_sm.execute.plan.from_config(config)
+    pypet_sm.execute.plan.save(planned)
     return {
         "import s": IMPORTED - STARTED,
         "plan s": time.perf_counter() - started,

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from .classes import ArrayParameter, Parameter, PickleParameter, PickleResult, Result
-from .errors import ConfigError, PypetSmError, TrajectoryError
-from .exploration import cartesian_product
-from .trajectory import Trajectory
+from pypet_sm.define.classes import ArrayParameter, Parameter, PickleParameter, PickleResult, Result
+from pypet_sm.define.exploration import cartesian_product
+from pypet_sm.define.trajectory import Trajectory
+from pypet_sm.errors import ConfigError, PypetSmError, TrajectoryError
 
 __version__ = "0.1.0"
 
 
 def load_trajectory(path, name=None, dynamic_imports=None):  # noqa: ANN001, ANN201
-    """Load a trajectory file for analysis (see `pypet_sm.load`)."""
-    from .load import load_trajectory as _load
+    """Load a trajectory file for analysis (see `pypet_sm.analysis.load`)."""
+    from pypet_sm.analysis.load import load_trajectory as _load
 
     return _load(path, name, dynamic_imports)
 

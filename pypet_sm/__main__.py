@@ -7,9 +7,9 @@ import logging
 import sys
 from pathlib import Path
 
-from . import environment, logs
-from . import plan as plans
-from .errors import PypetSmError
+from pypet_sm.errors import PypetSmError
+from pypet_sm.execute import plan as plans
+from pypet_sm.provenance import environment, logs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,15 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         logger = logs.setup(log_dir, settings.log_level)
     try:
         if arguments.command == "run-job":
-            from .run import run_job
+            from pypet_sm.execute.job import run_job
 
             run_job(plan, arguments.manifest, env.name, arguments.attempt, arguments.retry_token)
         elif arguments.command == "merge":
-            from .merge import merge
+            from pypet_sm.merge.write import merge
 
             merge(plan, arguments.output)
         else:
-            from . import report
+            from pypet_sm.analysis import report
 
             report.write(
                 arguments.trajectory,

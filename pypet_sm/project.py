@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import __version__, atomic
-from .config import NAME_PATTERN
-from .errors import PypetSmError
+from pypet_sm import __version__, atomic
+from pypet_sm.define.config import NAME_PATTERN
+from pypet_sm.errors import PypetSmError
 
 JOB_MODULE = "sim"  # the job function's module in a new project
 

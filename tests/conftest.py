@@ -205,7 +205,7 @@ class Project:
     def fragments(self, status: str) -> dict[int, tuple[Path, dict]]:
         """Run index -> (fragment file, its body) of the fragments of one status
         (fragment.COMPLETED or fragment.FAILED), from the fragments' own bodies."""
-        from pypet_sm import fragment
+        from pypet_sm.execute import fragment
 
         found = {}
         for path in self.fragment_files():
@@ -252,7 +252,10 @@ def write_unique_module(directory: Path, source: str) -> str:
 def compute_in_process(config: dict[str, Any]):
     """Plan, run every job and merge in this process, in the current directory (as the
     workflow's rules do); returns the plan."""
-    from pypet_sm import environment, merge, plan, run
+    from pypet_sm.execute import job as run
+    from pypet_sm.execute import plan
+    from pypet_sm.merge import write as merge
+    from pypet_sm.provenance import environment
 
     the_plan = plan.from_config(config)
     plan.save(the_plan)

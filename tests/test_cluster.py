@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from pypet_sm import cluster, plan
 from pypet_sm.errors import ConfigError
+from pypet_sm.execute import cluster, plan
 
 from .conftest import multiply_config
 

@@ -194,8 +194,8 @@ def test_a_merge_waits_for_another_into_the_same_folder_then_refuses_its_file(
     replaces the file under a lock, so the second one cannot replace the first's."""
     import threading
 
-    from pypet_sm import merge as merges
     from pypet_sm.errors import PypetSmError
+    from pypet_sm.merge import write as merges
 
     from .conftest import compute_in_process, write_unique_module
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from pypet_sm import plan as plans
+from pypet_sm.execute import plan as plans
 
 from .conftest import SIM, multiply_config
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tables
 
-from pypet_sm import failures, fragment
+from pypet_sm.execute import failures, fragment
 
 from .conftest import multiply_config
 

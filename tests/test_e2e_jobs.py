@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from pypet_sm import plan
+from pypet_sm.execute import plan
 
 from .conftest import SIM, job_stats, multiply_config
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from pypet_sm.naming import Leaf
+from pypet_sm.define.naming import Leaf
 
 from .conftest import SIM, multiply_config
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import pypet_sm
-from pypet_sm import exploration, plan
+from pypet_sm.define import exploration
 from pypet_sm.errors import ConfigError, TrajectoryError
+from pypet_sm.execute import plan
 
 from .conftest import write_unique_module
 

@@ -8,8 +8,10 @@ import shutil
 
 import pytest
 
-from pypet_sm import environment, fragment, plan, run
 from pypet_sm.errors import PypetSmError
+from pypet_sm.execute import fragment, plan
+from pypet_sm.execute import job as run
+from pypet_sm.provenance import environment
 
 from .conftest import write_unique_module
 
@@ -199,7 +201,7 @@ def test_damaged_fragments_are_named_in_the_job_log(job, caplog):
     job.run()
     data = job.path(2).read_bytes()
     job.path(2).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
-    with caplog.at_level("WARNING", logger="pypet_sm.run"):
+    with caplog.at_level("WARNING", logger="pypet_sm.execute.job"):
         job.run()
     assert job.calls() == [0, 1, 2, 3, 2]
     assert "run_00000002: its fragment" in caplog.text

@@ -8,8 +8,8 @@ import subprocess
 import git
 import pytest
 
-from pypet_sm import gitrepo
 from pypet_sm.errors import ConfigError
+from pypet_sm.provenance import gitrepo
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "test",

@@ -7,8 +7,8 @@ import pandas
 import pytest
 
 import pypet_sm
-from pypet_sm.load import LoadError
-from pypet_sm.naming import Leaf, NamingError
+from pypet_sm.analysis.load import LoadError
+from pypet_sm.define.naming import Leaf, NamingError
 
 from .conftest import compute_in_process, write_unique_module
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import pypet_sm
-from pypet_sm import plan
+from pypet_sm.define.naming import Group, Leaf, NamingError
 from pypet_sm.errors import TrajectoryError
-from pypet_sm.naming import Group, Leaf, NamingError
-from pypet_sm.run import SingleRun
+from pypet_sm.execute import plan
+from pypet_sm.execute.job import SingleRun
 
 CONFIG = {
     "trajectory": {"name": "naming", "comment": "names"},

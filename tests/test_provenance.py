@@ -24,7 +24,7 @@ ENVIRONMENT = re.compile(r"^environment_([0-9a-f]{7})_\d{4}_\d\d_\d\d_\d\dh\d\dm
 
 def _config_items(path, name: str, branch: str) -> dict[str, object]:
     """Leaf path below config/<branch> -> its stored value, read with our own leaf reader."""
-    from pypet_sm.storage import load_leaf
+    from pypet_sm.hdf5.codec import load_leaf
 
     found = {}
     with tables.open_file(path) as h5:
@@ -275,7 +275,7 @@ def test_logs_follow_pypets_layout_one_folder_per_environment(project):
     assert [path.name for path in job_logs] == [f"job_00000{i}.txt" for i in range(3)]
 
     # main.txt: INFO and above of every process, the job function's messages included
-    assert "snakemake pypet_sm.environment INFO [" in main  # from onstart
+    assert "snakemake pypet_sm.provenance.environment INFO [" in main  # from onstart
     assert f"environment {log_dir.name} of trajectory logged" in main
     assert "merge pypet_sm" not in main  # the failed runs leave nothing to merge
     assert "job of runs 0-1" in main and "DEBUG" not in main
@@ -330,7 +330,7 @@ def test_log_level_and_a_second_environment_get_their_own_folder(project):
     assert "computing point" not in (first / "jobs" / "job_000000.txt").read_text()
     verbose = (second / "main.txt").read_text()
     assert "run_00000000 sim.model DEBUG" in verbose
-    assert "merge pypet_sm.merge INFO" in verbose and "merged 1 runs" in verbose
+    assert "merge pypet_sm.merge.write INFO" in verbose and "merged 1 runs" in verbose
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ import pytest
 import tables
 
 import pypet_sm
-from pypet_sm import records
-from pypet_sm.naming import NamingError
-from pypet_sm.storage import parameter_class_name
-from pypet_sm.trajectory_file import write_trajectory
+from pypet_sm.define.naming import NamingError
+from pypet_sm.hdf5 import records
+from pypet_sm.hdf5.codec import parameter_class_name
+from pypet_sm.hdf5.writer import write_trajectory
 
 from .conftest import assert_same
 

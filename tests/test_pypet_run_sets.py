@@ -12,10 +12,10 @@ import pytest
 import tables
 
 import pypet_sm
-from pypet_sm.config import storage_settings
+from pypet_sm.define.config import storage_settings
 from pypet_sm.errors import ConfigError
-from pypet_sm.records import StorageSettings
-from pypet_sm.trajectory_file import run_group_path, uses_run_sets
+from pypet_sm.hdf5.records import StorageSettings
+from pypet_sm.hdf5.writer import run_group_path, uses_run_sets
 
 from . import pypet as pypet_runner
 from .conftest import assert_same, compute_in_process, write_unique_module

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pypet_sm.load import LoadError
+from pypet_sm.analysis.load import LoadError
 
 from .conftest import SIM, multiply_config
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pypet_sm import report
+from pypet_sm.analysis import report
 
 from .conftest import compute_in_process, job_stats, write_unique_module
 

@@ -11,7 +11,7 @@ import pandas
 import pytest
 import tables
 
-from pypet_sm.naming import NamingError
+from pypet_sm.define.naming import NamingError
 
 from .conftest import Project, assert_same
 

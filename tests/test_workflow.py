@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pypet_sm import plan
+from pypet_sm.execute import plan
 
 from .conftest import REPO, job_stats
 

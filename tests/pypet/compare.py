@@ -86,7 +86,7 @@ KNOWN = [
     ),
     Known(
         r"^overview run_scalars: only in ours|^tree /overview/run_scalars\b",
-        "overview/run_scalars is our index of the runs' scalar results (pypet_sm.stacked): "
+        "overview/run_scalars is our index of the runs' scalar results (pypet_sm.hdf5.stacked): "
         "one array per item, so f_get_from_runs and runs_table need not open a group per "
         "run; pypet skips the overview group when it loads a trajectory, so it never sees it",
     ),
@@ -210,7 +210,7 @@ def _errors(crun: dict) -> dict:
 def loader_view(path: Path, crun_runs: list[int] | None = None) -> dict:
     """What `pypet_sm.load_trajectory` sees in `path`, in dump.py's form."""
     import pypet_sm
-    from pypet_sm.naming import Group, Leaf
+    from pypet_sm.define.naming import Group, Leaf
 
     def plain(value: Any) -> Any:
         if isinstance(value, Leaf):

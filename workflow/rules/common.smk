@@ -5,13 +5,13 @@ import sys
 import time
 from pathlib import Path
 
-import pypet_sm.cleanup
-import pypet_sm.cluster
-import pypet_sm.environment
-import pypet_sm.failures
-import pypet_sm.plan
-import pypet_sm.validate
-import pypet_sm.workflow_lock
+import pypet_sm.execute.cleanup
+import pypet_sm.execute.cluster
+import pypet_sm.provenance.environment
+import pypet_sm.execute.failures
+import pypet_sm.execute.plan
+import pypet_sm.define.validate
+import pypet_sm.execute.workflow_lock
 from pypet_sm.errors import PypetSmError
 from snakemake_interface_executor_plugins.settings import ExecMode
 from snakemake.exceptions import WorkflowError
@@ -21,13 +21,13 @@ STARTED = time.time()
 MAIN_PROCESS = workflow.exec_mode == ExecMode.DEFAULT
 try:
     if MAIN_PROCESS:
-        WORKFLOW_LOCK = pypet_sm.workflow_lock.acquire()
-        if pypet_sm.workflow_lock.remove_stale_snakemake_locks():
+        WORKFLOW_LOCK = pypet_sm.execute.workflow_lock.acquire()
+        if pypet_sm.execute.workflow_lock.remove_stale_snakemake_locks():
             print("pypet_sm: removed the lock of an earlier, killed snakemake", file=sys.stderr)
-    PLAN = pypet_sm.plan.from_config(config)
+    PLAN = pypet_sm.execute.plan.from_config(config)
     if MAIN_PROCESS:
-        pypet_sm.cleanup.state_temps(PLAN.settings.trajectory_state)
-    pypet_sm.plan.save(PLAN)
+        pypet_sm.execute.cleanup.state_temps(PLAN.settings.trajectory_state)
+    pypet_sm.execute.plan.save(PLAN)
 except PypetSmError as error:
     raise WorkflowError(str(error)) from None
 
@@ -36,16 +36,16 @@ STATE = str(SETTINGS.trajectory_state)
 LOGS = str(SETTINGS.log_dir)
 TRAJECTORY_FILE = SETTINGS.filename
 # the merge's output is a record of the file it wrote, not the file (see validate.merge_record)
-MERGED = str(pypet_sm.validate.merge_record(SETTINGS.trajectory_state))
-if MAIN_PROCESS and pypet_sm.validate.forget_missing_trajectory(
+MERGED = str(pypet_sm.define.validate.merge_record(SETTINGS.trajectory_state))
+if MAIN_PROCESS and pypet_sm.define.validate.forget_missing_trajectory(
     SETTINGS.trajectory_state, Path(TRAJECTORY_FILE)
 ):
     print(f"pypet_sm: {TRAJECTORY_FILE} is missing; merging again", file=sys.stderr)
 JOBS = [f"{job:06d}" for job in range(PLAN.n_jobs)]
 
 
-# a job with failed runs gets a new token, so Snakemake runs it again next time (failures.py)
-RETRY_TOKENS = pypet_sm.failures.tokens(SETTINGS.trajectory_state)
+# a job with failed runs gets a new token, so Snakemake runs it again next time (pypet_sm/execute/failures.py)
+RETRY_TOKENS = pypet_sm.execute.failures.tokens(SETTINGS.trajectory_state)
 
 
 def retry_token(wildcards):
@@ -58,7 +58,7 @@ def job_log(job):
 
 # keep_going in the config wins; unset, Snakemake's --keep-going decides (onstart)
 if config.get("keep_going") is not None:
-    os.environ[pypet_sm.failures.KEEP_GOING_ENV] = "1" if config["keep_going"] else "0"
+    os.environ[pypet_sm.execute.failures.KEEP_GOING_ENV] = "1" if config["keep_going"] else "0"
 PACKAGE_ROOT = str(Path(pypet_sm.__file__).parent.parent)
 # Jobs call `python`: the interpreter running Snakemake comes first on PATH, so a venv works
 # without activating it; with --sdm conda the job's environment is put before it.
@@ -78,17 +78,17 @@ wildcard_constraints:
 # exactly one per invocation. Planning above runs at every parse, so it must not do this.
 onstart:
     if workflow.execution_settings.keep_going and config.get("keep_going") is None:
-        os.environ[pypet_sm.failures.KEEP_GOING_ENV] = "1"
+        os.environ[pypet_sm.execute.failures.KEEP_GOING_ENV] = "1"
     try:
-        pypet_sm.environment.start(SETTINGS, workflow)
+        pypet_sm.provenance.environment.start(SETTINGS, workflow)
     except PypetSmError as error:
         raise WorkflowError(str(error)) from None
 
 
 onerror:
     for message in (
-        pypet_sm.failures.summary(PLAN, job_log),
-        pypet_sm.failures.merge_failure(f"{LOGS}/merge.log", STARTED),
+        pypet_sm.execute.failures.summary(PLAN, job_log),
+        pypet_sm.execute.failures.merge_failure(f"{LOGS}/merge.log", STARTED),
     ):
         if message:
             print(message, file=sys.stderr)

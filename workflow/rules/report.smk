@@ -1,15 +1,15 @@
 # The sweep report: `snakemake --report report.html` shows a summary of the sweep (runs,
 # failures, run times, environments and git commit) and a figure of every scalar result over
-# the explored parameters, each with its caption (pypet_sm/report.py makes them all). Paths of
+# the explored parameters, each with its caption (pypet_sm/analysis/report.py makes them all). Paths of
 # captions are relative to this file.
-import pypet_sm.report
+import pypet_sm.analysis.report
 
 REPORT = f"{STATE}/report"
 REPORT_SUMMARY = f"{REPORT}/summary.html"
 REPORT_PLOTS = f"{REPORT}/plots"
 # each figure's caption and columns in the report, read from the plot directory when the
-# report is made (pypet_sm/report.py)
-REPORT_CAPTIONS = pypet_sm.report.Captions(REPORT_PLOTS)
+# report is made (pypet_sm/analysis/report.py)
+REPORT_CAPTIONS = pypet_sm.analysis.report.Captions(REPORT_PLOTS)
 
 
 report: "../report/workflow.rst"

@@ -5,9 +5,9 @@
 # be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
 # The attempt number is a resource, not a param: params are a rerun trigger, and a retried
 # job's attempt must not make the next invocation rerun it. Threads and the other resources
-# come from config.yaml's per-run estimates (pypet_sm/cluster.py); clusters submit with them.
+# come from config.yaml's per-run estimates (pypet_sm/execute/cluster.py); clusters submit with them.
 # The rule's log gets Snakemake's view of the job; the job also writes its log into the
-# environment's log folder (logs.py).
+# environment's log folder (pypet_sm/provenance/logs.py).
 # The retry token, a param, changes when runs of the job failed, so the next invocation
 # computes them again even when the job kept going and wrote its manifest.
 
@@ -22,7 +22,7 @@ rule run_job:
     threads: SETTINGS.resources.cpus_per_task
     resources:
         attempt=lambda wildcards, attempt: attempt,
-        **pypet_sm.cluster.run_job_resources(SETTINGS.resources, PLAN.runs_per_job),
+        **pypet_sm.execute.cluster.run_job_resources(SETTINGS.resources, PLAN.runs_per_job),
     log:
         f"{LOGS}/jobs/job_{{job}}.log",
     conda:

@@ -26,14 +26,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import atomic, gitrepo, logs
-from .config import Settings
-from .errors import PypetSmError
-from .records import EnvironmentRecord
+from pypet_sm import atomic
+from pypet_sm.define.config import Settings
+from pypet_sm.errors import PypetSmError
+from pypet_sm.hdf5.records import EnvironmentRecord
+from pypet_sm.provenance import gitrepo, logs
 
 PACKAGES = ("pypet_sm", "snakemake", "numpy", "tables", "GitPython")
 CURRENT = "current.json"
-logger = logging.getLogger("pypet_sm.environment")
+logger = logging.getLogger("pypet_sm.provenance.environment")
 
 
 class NoEnvironment(PypetSmError):
@@ -188,7 +189,7 @@ def current(settings: Settings) -> EnvironmentRecord:
         raise NoEnvironment(
             f"no environment recorded in {path}: run jobs and the merge run inside a "
             "`snakemake` invocation, which starts one (onstart); from Python call "
-            "pypet_sm.environment.start(settings) first"
+            "pypet_sm.provenance.environment.start(settings) first"
         ) from None
 
 

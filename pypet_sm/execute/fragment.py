@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from . import atomic
+from pypet_sm import atomic
 
 FORMAT = 2
 MAGIC = b"PSMF"

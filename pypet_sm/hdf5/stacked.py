@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import tables
 
-from .records import Item
+from pypet_sm.hdf5.records import Item
 
 ROOT = "stacked"
 INDEX = "overview/run_scalars"

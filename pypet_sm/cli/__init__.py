@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import atomic, fragment
-from .errors import PypetSmError
+from pypet_sm import atomic
+from pypet_sm.errors import PypetSmError
+from pypet_sm.execute import fragment
 
 BAR_WIDTH = 40
 SAMPLE_RUNTIMES = 200  # completed fragments whose bodies are read for the run time estimate
@@ -40,7 +41,7 @@ class UsageError(Exception):
 def _load_plan(config_path: Path):
     import yaml
 
-    from . import plan as plans
+    from pypet_sm.execute import plan as plans
 
     if not config_path.is_file():
         raise UsageError(f"config file {config_path} does not exist")
@@ -166,7 +167,7 @@ def _explain_missing_of_finished_jobs(plan, absent: list[int]) -> None:
     """Runs whose fragment went away after their job wrote its manifest: Snakemake counts the
     job as done, so a plain rerun says nothing to do; a merge checks every fragment and
     computes such runs again."""
-    from . import manifest
+    from pypet_sm.execute import manifest
 
     state = plan.settings.trajectory_state
     finished: dict[int, bool] = {}
@@ -214,7 +215,7 @@ def _run_name(idx: int) -> str:
 def _open(path: Path):
     import tables
 
-    from .load import LoadError, load_trajectory
+    from pypet_sm.analysis.load import LoadError, load_trajectory
 
     if path.is_file():
         try:
@@ -329,7 +330,7 @@ def table(path: Path, csv: Path | None) -> int:
 # main --------------------------------------------------------------------------------------
 # init ------------------------------------------------------------------------------------
 def init(directory: Path, name: str | None) -> int:
-    from . import project
+    from pypet_sm import project
 
     written = project.init(directory, name)
     print(f"new pypet_sm project in {directory}:")
@@ -384,7 +385,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `pypet-sm table x | head`
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

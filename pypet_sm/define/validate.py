@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, PypetSmError
+from pypet_sm.errors import ConfigError, PypetSmError
 
 
 def _field(path) -> str:
@@ -110,7 +110,7 @@ def merge_record(trajectory_state: Path) -> Path:
 
 def record_written(trajectory_state: Path, path: Path) -> None:
     """Note the file the merge just wrote (the merge rule's output)."""
-    from . import atomic
+    from pypet_sm import atomic
 
     stat = path.stat()
     record = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .errors import ConfigError
+from pypet_sm.errors import ConfigError
 
 # Added to every run job's time: the job's own snakemake and the Python imports, which take a
 # minute on a busy cluster file system.

@@ -17,14 +17,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import cleanup, environment, fragment, validate
-from . import manifest as manifests
-from .atomic import atomic_path
-from .errors import FragmentError, PypetSmError
-from .plan import Plan, run_name
-from .records import Item, Parameter, RunRecord, TrajectoryRecord
+from pypet_sm.atomic import atomic_path
+from pypet_sm.define import validate
+from pypet_sm.errors import FragmentError, PypetSmError
+from pypet_sm.execute import cleanup, fragment
+from pypet_sm.execute import manifest as manifests
+from pypet_sm.execute.plan import Plan, run_name
+from pypet_sm.hdf5.records import Item, Parameter, RunRecord, TrajectoryRecord
+from pypet_sm.provenance import environment
 
-logger = logging.getLogger("pypet_sm.merge")
+logger = logging.getLogger("pypet_sm.merge.write")
 
 
 def _scan(
@@ -67,7 +69,7 @@ def _check_fragments(plan: Plan, paths: list[Path]) -> dict[str, float | None]:
     computed again and nothing damaged is ever merged. Failed runs are merged (marked not
     completed): their jobs only succeed when the workflow keeps going past failed runs.
     """
-    from .run import run_job
+    from pypet_sm.execute.job import run_job
 
     broken, failed, environments = _scan(plan, paths)
     for job, problems in broken.items():
@@ -253,7 +255,7 @@ def merge(plan: Plan, output: str | Path) -> Path:
     (`validate.merge_record`, the merge rule's output)."""
     import tables
 
-    from .trajectory_file import write_trajectory
+    from pypet_sm.hdf5.writer import write_trajectory
 
     started = time.perf_counter()
     output = Path(output)

@@ -25,15 +25,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import atomic, classes, cluster, environment, failures, fragment, logs
-from . import manifest as manifests
-from . import values as value_types
-from .config import import_object
-from .errors import PypetSmError, TrajectoryError
-from .naming import Group, Leaf, NamingError, check_natural_name
-from .plan import Plan, run_name
+from pypet_sm import atomic
+from pypet_sm.define import classes
+from pypet_sm.define import values as value_types
+from pypet_sm.define.config import import_object
+from pypet_sm.define.naming import Group, Leaf, NamingError, check_natural_name
+from pypet_sm.errors import PypetSmError, TrajectoryError
+from pypet_sm.execute import cluster, failures, fragment
+from pypet_sm.execute import manifest as manifests
+from pypet_sm.execute.plan import Plan, run_name
+from pypet_sm.provenance import environment, logs
 
-logger = logging.getLogger("pypet_sm.run")
+logger = logging.getLogger("pypet_sm.execute.job")
 
 
 class RunFailures(PypetSmError):

@@ -23,17 +23,17 @@ from typing import Any
 import numpy as np
 import tables
 
-from . import classes
-from .errors import PypetSmError
-from .naming import Group, Leaf, NamingError
-from .overview import PROVENANCE_DESCRIPTION, PROVENANCE_TABLE
-from .stacked import INDEX, StackedReader
-from .stacked import ROOT as STACKED_ROOT
-from .storage import load_leaf
-from .trajectory_file import RUN_SET_NAME, RUN_SET_SIZE
+from pypet_sm.define import classes
+from pypet_sm.define.naming import Group, Leaf, NamingError
+from pypet_sm.errors import PypetSmError
+from pypet_sm.hdf5.codec import load_leaf
+from pypet_sm.hdf5.overview import PROVENANCE_DESCRIPTION, PROVENANCE_TABLE
+from pypet_sm.hdf5.stacked import INDEX, StackedReader
+from pypet_sm.hdf5.stacked import ROOT as STACKED_ROOT
+from pypet_sm.hdf5.writer import RUN_SET_NAME, RUN_SET_SIZE
 
 RUN_BRANCHES = ("results", "derived_parameters")
-logger = logging.getLogger("pypet_sm.load")
+logger = logging.getLogger("pypet_sm.analysis.load")
 PROVENANCE_COLUMNS = [name for name in PROVENANCE_DESCRIPTION if name not in ("idx", "name")]
 
 

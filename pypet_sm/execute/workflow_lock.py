@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from .errors import PypetSmError
+from pypet_sm.errors import PypetSmError
 
 LOCK_NAME = "pypet_sm.lock"
 

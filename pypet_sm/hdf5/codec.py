@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import tables
 
-from pypet_sm import records
+from pypet_sm.hdf5 import records
 
 ENCODING = "utf-8"
 PICKLE_PROTOCOL = 4  # readable by every Python that runs pypet 0.7

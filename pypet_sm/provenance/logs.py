@@ -169,10 +169,10 @@ def job_log_path(log_dir: Path, job: str) -> Path:
 
 @contextlib.contextmanager
 def environment_logger(log_dir: Path, level: str | int) -> Iterator[logging.Logger]:
-    """A `pypet_sm.environment` logger writing to the environment's main.txt and
+    """A `pypet_sm.provenance.environment` logger writing to the environment's main.txt and
     warnings_and_errors.txt and to stderr, for the Snakemake main process (`onstart`), where
     the root logger is Snakemake's and must be left alone."""
-    logger = logging.getLogger("pypet_sm.environment")
+    logger = logging.getLogger("pypet_sm.provenance.environment")
     set_context("snakemake")  # its lines name the main process
     handlers = _handlers(log_dir, level_number(level), None, sys.stderr)
     for handler in handlers:

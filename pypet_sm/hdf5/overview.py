@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import tables
 
-from pypet_sm.records import StorageSettings
+from pypet_sm.hdf5.records import StorageSettings
 
 NAME_LENGTH = 128
 LOCATION_LENGTH = 512

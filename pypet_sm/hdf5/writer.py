@@ -21,8 +21,8 @@ from typing import Any
 
 import tables
 
-from pypet_sm import records
-from pypet_sm.overview import (
+from pypet_sm.hdf5 import records
+from pypet_sm.hdf5.overview import (
     OverviewWriter,
     RunRow,
     enabled_tables,
@@ -31,8 +31,8 @@ from pypet_sm.overview import (
     result_value_string,
     value_string,
 )
-from pypet_sm.stacked import INDEX, StackedWriter
-from pypet_sm.storage import ensure_group, store_parameter, store_result
+from pypet_sm.hdf5.stacked import INDEX, StackedWriter
+from pypet_sm.hdf5.codec import ensure_group, store_parameter, store_result
 
 PYPET_FORMAT_VERSION = "0.7.0"
 RUN_SET_SIZE = 1000  # runs per run set: pypet's make_set_name (GROUPSIZE)
@@ -115,7 +115,7 @@ def run_group_path(run_name: str, idx: int = 0, run_sets: bool = False) -> list[
     1,000 runs as pypet's ``$set`` wildcard names it: ``["runs", "run_set_00000",
     "run_00000003"]`` -- what pypet writes for ``f_add_result("runs.$set.$.z", ...)``. pypet
     registers every parent of run groups, so its `f_get_from_runs` and `traj.results.crun`
-    find the runs in either layout; so does `pypet_sm.load`.
+    find the runs in either layout; so does `pypet_sm.analysis.load`.
     """
     if run_sets:
         return ["runs", RUN_SET_NAME % (idx // RUN_SET_SIZE), run_name]

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
+from pypet_sm.errors import ConfigError
 
 FIELD = "git.repository"
 TIME_FORMAT = "%Y_%m_%d_%Hh%Mm%Ss"

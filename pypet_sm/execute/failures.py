@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from . import atomic
+from pypet_sm import atomic
 
 KEEP_GOING_ENV = "PYPET_SM_KEEP_GOING"
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import exploration
-from . import values as value_types
-from .cluster import ResourceSettings, resource_settings
-from .errors import ConfigError, PypetSmError
-from .records import StorageSettings
-from .trajectory import Trajectory
+from pypet_sm.define import exploration
+from pypet_sm.define import values as value_types
+from pypet_sm.define.trajectory import Trajectory
+from pypet_sm.errors import ConfigError, PypetSmError
+from pypet_sm.execute.cluster import ResourceSettings, resource_settings
+from pypet_sm.hdf5.records import StorageSettings
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 AUTO = "auto"
@@ -225,7 +225,7 @@ def _parameter_entry(name: str, entry: Any) -> tuple[Any, str, str | None, str |
 
 def build_trajectory(config: dict[str, Any], settings: Settings | None = None) -> Trajectory:
     """The trajectory defined by the config: parameters, exploration, then the build hook."""
-    from .classes import import_classes
+    from pypet_sm.define.classes import import_classes
 
     settings = settings or load_settings(config)
     custom_classes = import_classes(settings.dynamically_imported_classes)

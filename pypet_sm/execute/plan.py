@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import atomic, validate
-from .cluster import ResourceSettings
-from .config import AUTO, Settings, build_trajectory, import_object, load_settings
-from .trajectory import Trajectory
-from .values import canonical
+from pypet_sm import atomic
+from pypet_sm.define import validate
+from pypet_sm.define.config import AUTO, Settings, build_trajectory, import_object, load_settings
+from pypet_sm.define.trajectory import Trajectory
+from pypet_sm.define.values import canonical
+from pypet_sm.execute.cluster import ResourceSettings
 
 KEY_VERSION = b"pypet_sm point key v1\0"
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ConfigError
-from .naming import Leaf
+from pypet_sm.define.naming import Leaf
+from pypet_sm.errors import ConfigError
 
 BUILTIN_PARAMETERS = ("Parameter", "ArrayParameter", "PickleParameter")
 BUILTIN_RESULTS = ("Result", "PickleResult")
@@ -77,7 +77,7 @@ def is_custom(cls: Any) -> bool:
 
 
 def _import(spec: Any, field: str) -> type:
-    from .config import import_object
+    from pypet_sm.define.config import import_object
 
     if isinstance(spec, type):
         return spec
@@ -154,8 +154,8 @@ def stored_values(leaf: Leaf) -> dict[str, Any]:
 def check_storable(class_name: str, values: dict[str, Any], parameter: bool) -> None:
     """The user's classes are written like pypet's Parameter or Result, never pickled: their
     values must fit (pypet could not load a pickle into the user's class)."""
-    from . import records
-    from .storage import parameter_class_name, result_class_name
+    from pypet_sm.hdf5 import records
+    from pypet_sm.hdf5.codec import parameter_class_name, result_class_name
 
     if parameter:
         if set(values) != {"data"}:

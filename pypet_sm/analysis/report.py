@@ -30,15 +30,16 @@ from typing import Any
 
 import numpy as np
 
-from . import atomic, failures
-from .load import LoadedTrajectory, load_trajectory
+from pypet_sm import atomic
+from pypet_sm.analysis.load import LoadedTrajectory, load_trajectory
+from pypet_sm.execute import failures
 
 CAPTIONS = "captions.json"
 MAX_PANELS = 12  # small multiples: panels shown; the caption says how many were left out
 MAX_TICKS = 12  # tick labels on a categorical axis before every k-th is shown
 LIST_FAILED = 20
 INSTALL_HINT = "pip install 'pypet_sm[report]'"
-logger = logging.getLogger("pypet_sm.report")
+logger = logging.getLogger("pypet_sm.analysis.report")
 
 
 # the explored parameters as plot axes ---------------------------------------------------------

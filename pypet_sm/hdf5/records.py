@@ -1,7 +1,7 @@
 """Plain records that travel from the merge to the trajectory-file writer.
 
-They hold values, not files: the writer (`trajectory_file`) turns them into pypet's HDF5 layout,
-the reader (`load`) turns a file back into values. Nothing here knows about Snakemake.
+They hold values, not files: the writer (`hdf5.writer`) turns them into pypet's HDF5 layout,
+the reader (`analysis.load`) turns a file back into values. Nothing here knows about Snakemake.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from pypet_sm.errors import ConfigError
 
 
 def cartesian_product(

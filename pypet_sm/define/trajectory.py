@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from . import classes
-from . import values as value_types
-from .classes import Parameter
-from .errors import TrajectoryError
-from .naming import Group, Leaf, NamingError, check_natural_name
+from pypet_sm.define import classes
+from pypet_sm.define import values as value_types
+from pypet_sm.define.classes import Parameter
+from pypet_sm.define.naming import Group, Leaf, NamingError, check_natural_name
+from pypet_sm.errors import TrajectoryError
 
 PARAMETER_CLASSES = classes.BUILTIN_PARAMETERS
 
