@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from pypet_sm.define.classes import ArrayParameter, Parameter, PickleParameter, PickleResult, Result
 from pypet_sm.define.exploration import cartesian_product
 from pypet_sm.define.trajectory import Trajectory
 from pypet_sm.errors import ConfigError, PypetSmError, TrajectoryError
 
+if TYPE_CHECKING:  # the loader (PyTables) is imported only when a file is loaded
+    from pypet_sm.analysis.load import LoadedTrajectory
+
 __version__ = "0.1.0"
 
 
-def load_trajectory(path, name=None, dynamic_imports=None):  # noqa: ANN001, ANN201
+def load_trajectory(
+    path: str | Path, name: str | None = None, dynamic_imports: list[Any] | None = None
+) -> LoadedTrajectory:
     """Load a trajectory file for analysis (see `pypet_sm.analysis.load`)."""
     from pypet_sm.analysis.load import load_trajectory as _load
 

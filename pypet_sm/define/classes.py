@@ -19,7 +19,7 @@ so, as pypet demands, every class name must be unique.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from pypet_sm.define.naming import Leaf
 from pypet_sm.errors import ConfigError
@@ -67,7 +67,7 @@ BUILTIN = {cls.__name__: cls for cls in (Parameter, ArrayParameter, PickleParame
                                         PickleResult)}  # fmt: skip
 
 
-def is_custom(cls: Any) -> bool:
+def is_custom(cls: Any) -> TypeGuard[type[_Custom]]:
     """A user's subclass of Parameter or Result (not one of pypet's own classes)."""
     return (
         isinstance(cls, type)
@@ -76,7 +76,7 @@ def is_custom(cls: Any) -> bool:
     )
 
 
-def _import(spec: Any, field: str) -> type:
+def _import(spec: Any, field: str) -> Any:
     from pypet_sm.define.config import import_object
 
     if isinstance(spec, type):
@@ -122,8 +122,9 @@ def class_name_for(candidate: Any, kind: type, known: dict[str, type]) -> str | 
     if not isinstance(candidate, type):
         return None
     name = candidate.__name__
-    if BUILTIN.get(name) is candidate:
-        if not issubclass(candidate, kind):
+    builtin = BUILTIN.get(name)
+    if builtin is not None and builtin is candidate:
+        if not issubclass(builtin, kind):
             raise TypeError(f"{name} is not a {kind.__name__} class")
         return name
     if not is_custom(candidate) or not issubclass(candidate, kind):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from pypet_sm.errors import ConfigError
 
 
 def cartesian_product(
-    parameter_dict: dict[str, Sequence[Any]],
+    parameter_dict: Mapping[str, Sequence[Any]],
     combined_parameters: Iterable[str | Sequence[str]] = (),
 ) -> dict[str, list[Any]]:
     """pypet's cartesian product: every combination, the first factor varying slowest.
@@ -102,7 +102,7 @@ def expand_values(field: str, spec: Any) -> list[Any]:
     if helper == "range":
         args = _numbers(field, args, 3)
         if all(isinstance(a, int) for a in args):
-            return list(range(*args))
+            return list(range(*map(int, args)))
         return np.arange(*args).tolist()
     args = _numbers(field, args, 3)
     if len(args) != 3 or not isinstance(args[2], int) or args[2] < 1:

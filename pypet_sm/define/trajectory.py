@@ -77,7 +77,7 @@ class Trajectory(Group):
             custom = cls(f"parameters.{name}", {"data": value}, comment, class_name)
             try:
                 stored = classes.stored_values(custom)
-                classes.check_storable(class_name, stored, parameter=True)
+                classes.check_storable(class_name or cls.__name__, stored, parameter=True)
             except TypeError as error:
                 raise TrajectoryError(f"parameter {name!r}: {error}") from None
             value = stored["data"]

@@ -15,13 +15,17 @@ import inspect
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pypet_sm.errors import ConfigError, PypetSmError
 
+if TYPE_CHECKING:
+    from pypet_sm.define.config import Settings
 
-def _field(path) -> str:
+
+def _field(path: Iterable[str | int]) -> str:
     parts = []
     for part in path:
         if isinstance(part, int):
@@ -171,7 +175,7 @@ def existing_trajectory(path: Path, name: str, trajectory_state: Path | None = N
         )
 
 
-def output_paths(settings) -> None:
+def output_paths(settings: Settings) -> None:
     """The folders pypet_sm writes to are writable; a file at the target path is ours."""
     target = Path(settings.filename)
     _writable_directory(target.parent, "trajectory.filename")

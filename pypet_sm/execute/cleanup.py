@@ -34,7 +34,7 @@ def _alive(pid: int) -> bool:
 
 def dead_writers_temps(directory: Path) -> list[Path]:
     """Temp files in `directory` (not below) whose writing process no longer exists."""
-    found = []
+    found: list[Path] = []
     try:
         entries = list(os.scandir(directory))
     except OSError:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pypet_sm.errors import ConfigError
+
+if TYPE_CHECKING:  # GitPython is imported only when git integration is on
+    import git
 
 FIELD = "git.repository"
 TIME_FORMAT = "%Y_%m_%d_%Hh%Mm%Ss"
@@ -37,7 +40,7 @@ def _listing(paths: list[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _open(path: str):
+def _open(path: str) -> git.Repo:
     import git
 
     try:
@@ -61,11 +64,11 @@ def _open(path: str):
     return repo
 
 
-def changed_files(repo) -> list[str]:
+def changed_files(repo: git.Repo) -> list[str]:
     """Tracked files with changes, staged or not (what `git add -u` + commit takes)."""
     paths = {diff.a_path or diff.b_path for diff in repo.index.diff(None)}
     paths |= {diff.a_path or diff.b_path for diff in repo.index.diff("HEAD")}
-    return sorted(paths)
+    return sorted(path for path in paths if path)
 
 
 def message(text: str, trajectory: str, timestamp: float, comment: str = "") -> str:

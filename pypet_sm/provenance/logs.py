@@ -27,6 +27,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 FORMAT = "%(asctime)s %(run)s %(name)s %(levelname)s [%(process)d] %(message)s"
 MAIN = "main.txt"
@@ -65,13 +66,13 @@ class _Formatter(logging.Formatter):
         if "\n" not in text:
             return text
         first, *rest = text.split("\n")
-        return "\n".join([first, *(f"{record.run} | {line}" for line in rest)])
+        return "\n".join([first, *(f"{getattr(record, 'run', '')} | {line}" for line in rest)])
 
 
 class _LoggingStream(io.TextIOBase):
     """A text stream that turns each complete line into a log record (stdout/stderr)."""
 
-    def __init__(self, logger: logging.Logger, level: int, original) -> None:
+    def __init__(self, logger: logging.Logger, level: int, original: TextIO | None) -> None:
         super().__init__()
         self.logger, self.level, self.original, self.buffer_text = logger, level, original, ""
 
@@ -91,10 +92,13 @@ class _LoggingStream(io.TextIOBase):
             self.buffer_text = ""
 
     def fileno(self) -> int:  # subprocesses given sys.stdout still write somewhere
+        if self.original is None:
+            raise io.UnsupportedOperation("fileno")
         return self.original.fileno()
 
+    # io.TextIOBase's encoding is a read-only property too; typeshed calls it an attribute
     @property
-    def encoding(self) -> str:
+    def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.original, "encoding", "utf-8")
 
 
@@ -108,7 +112,9 @@ def level_number(level: str | int) -> int:
     return level if isinstance(level, int) else logging.getLevelName(level.upper())
 
 
-def _handlers(log_dir: Path, level: int, job_log: Path | None, stream) -> list[logging.Handler]:
+def _handlers(
+    log_dir: Path, level: int, job_log: Path | None, stream: TextIO | None
+) -> list[logging.Handler]:
     log_dir.mkdir(parents=True, exist_ok=True)
     files = [(log_dir / MAIN, level), (log_dir / WARNINGS, logging.WARNING)]
     if job_log is not None:

@@ -60,7 +60,7 @@ def write(
         starts, finishes = rows["timestamp"][done], rows["finish_timestamp"][done]
         runtimes = [float(v) for v in finishes - starts]
         explored = [
-            (leaf.v_full_name.partition(".")[2], leaf.v_comment, list(leaf.explored))
+            (leaf.v_full_name.partition(".")[2], leaf.v_comment or "", leaf.f_get_range())
             for leaf in traj.f_get_explored_parameters().values()
         ]
         axes, constant = explored_axes(explored)

@@ -4,8 +4,10 @@ line, a heatmap, or small multiples of heatmaps; failed runs are gaps or grey ce
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from itertools import product
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,24 +15,29 @@ from pypet_sm import atomic
 from pypet_sm.analysis.report.axes import Axis
 from pypet_sm.analysis.report.results import Result
 
+if TYPE_CHECKING:  # matplotlib is optional and imported only when plotting
+    from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap, Normalize
+    from matplotlib.image import AxesImage
+
 MAX_PANELS = 12  # small multiples: panels shown; the caption says how many were left out
 MAX_TICKS = 12  # tick labels on a categorical axis before every k-th is shown
 
 
-def _ticks(ax, which: str, axis: Axis) -> None:
+def _ticks(ax: Axes, which: str, axis: Axis) -> None:
     """Ticks of a heatmap axis (or a categorical line axis), whose cells sit at 0, 1, ...:
     every value when they are few; else round numbers placed between the cells (numeric
     axes) or every k-th value. Long x labels stand upright."""
     count = len(axis.labels)
     if count <= MAX_TICKS or axis.numbers is None:
-        positions = list(range(0, count, max(1, math.ceil(count / MAX_TICKS))))
-        labels = [axis.labels[i] for i in positions]
+        positions: Sequence[float] = range(0, count, max(1, math.ceil(count / MAX_TICKS)))
+        labels = [axis.labels[int(i)] for i in positions]
     else:
         from matplotlib.ticker import MaxNLocator
 
         low, high = axis.numbers[0], axis.numbers[-1]
         nice = [v for v in MaxNLocator(8).tick_values(low, high) if low <= v <= high]
-        positions = np.interp(nice, axis.numbers, np.arange(count))
+        positions = list(np.interp(nice, axis.numbers, np.arange(count)))
         labels = [f"{v:g}" for v in nice]
     if which == "x":
         ax.set_xticks(positions, labels, rotation=90 if sum(map(len, labels)) > 40 else 0)
@@ -44,7 +51,9 @@ def _grid(values: np.ndarray, x: Axis, y: Axis, runs: np.ndarray) -> np.ndarray:
     return grid
 
 
-def _heatmap(ax, grid: np.ndarray, x: Axis, y: Axis, cmap, norm):
+def _heatmap(
+    ax: Axes, grid: np.ndarray, x: Axis, y: Axis, cmap: Colormap, norm: Normalize
+) -> AxesImage:
     image = ax.imshow(
         grid, origin="lower", aspect="auto", interpolation="nearest", cmap=cmap, norm=norm
     )
@@ -94,7 +103,9 @@ def plot(result: Result, axes: list[Axis], kind: str, path: Path) -> tuple[int, 
     elif kind == "heatmap":
         figure, ax = plt.subplots(figsize=(7, 4.6), layout="constrained")
         runs = np.arange(len(result.values))
-        image = _heatmap(ax, _grid(result.values, axes[0], axes[1], runs), *axes[:2], cmap, norm)
+        image = _heatmap(
+            ax, _grid(result.values, axes[0], axes[1], runs), axes[0], axes[1], cmap, norm
+        )
         figure.colorbar(image, ax=ax, label=label)
     else:
         others = axes[2:]
@@ -112,14 +123,14 @@ def plot(result: Result, axes: list[Axis], kind: str, path: Path) -> tuple[int, 
             sharex=True,
             sharey=True,
         )
-        image = None
+        images = []
         for ax, combination in zip(grid_axes.flat, shown, strict=False):
             selected = np.ones(len(result.values), dtype=bool)
             for axis, code in zip(others, combination, strict=True):
                 selected &= axis.codes == code
             runs = np.nonzero(selected)[0]
             grid = _grid(result.values, axes[0], axes[1], runs)
-            image = _heatmap(ax, grid, *axes[:2], cmap, norm)
+            images.append(_heatmap(ax, grid, axes[0], axes[1], cmap, norm))
             ax.set_title(
                 ", ".join(
                     f"{axis.name}={axis.labels[code]}"
@@ -133,7 +144,7 @@ def plot(result: Result, axes: list[Axis], kind: str, path: Path) -> tuple[int, 
                 ax.set_ylabel("")
         for ax in list(grid_axes.flat)[len(shown) :]:
             ax.set_visible(False)
-        figure.colorbar(image, ax=grid_axes, label=label, shrink=0.9)
+        figure.colorbar(images[0], ax=grid_axes, label=label, shrink=0.9)
     figure.suptitle(result.name)
     with atomic.atomic_path(path) as temp:
         figure.savefig(temp, format="png", dpi=110)

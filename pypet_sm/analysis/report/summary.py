@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,7 @@ def values_text(axis_values: list[Any]) -> str:
     return f"{len(distinct)} values: {shown}"
 
 
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...] | None = None) -> str:
+def _table(rows: Sequence[Sequence[str]], header: tuple[str, ...] | None = None) -> str:
     escape = html.escape
     parts = ["<table>"]
     if header:
