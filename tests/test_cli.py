@@ -140,7 +140,7 @@ def test_bad_input(project):
 def test_recent_rate_only_while_runs_finish():
     import time
 
-    from pypet_sm import cli
+    from pypet_sm.cli import status as cli
 
     now = time.time()
     assert cli._recent_rate([now - 10 + i * 0.5 for i in range(20)]) == 2.0

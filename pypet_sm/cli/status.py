@@ -1,0 +1,197 @@
+"""`pypet-sm status`: runs done / failed / missing of a config's exploration, time left, the
+failed runs. It only reads: no lock, so it works while snakemake runs (fragments appear,
+vanish or are half-written under it; a file that fails its checks counts as missing)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pypet_sm.cli.usage import UsageError
+from pypet_sm.errors import PypetSmError
+from pypet_sm.execute import fragment
+
+if TYPE_CHECKING:  # planning imports the user's job module: only when status runs
+    from pypet_sm.execute.plan import Plan
+
+BAR_WIDTH = 40
+SAMPLE_RUNTIMES = 200  # completed fragments whose bodies are read for the run time estimate
+LIST_FAILED = 20
+RATE_WINDOW = 1000  # finished runs the recent rate is measured over
+RATE_STALE = 120.0  # seconds since the last finish after which no rate is shown
+
+
+def _load_plan(config_path: Path) -> Plan:
+    import yaml
+
+    from pypet_sm.execute import plan as plans
+
+    if not config_path.is_file():
+        raise UsageError(f"config file {config_path} does not exist")
+    try:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise UsageError(f"{config_path}: not readable YAML: {error}") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"{config_path}: not a config (expected a mapping of settings)")
+    # plan as the Snakefile does: relative paths (state, logs, the job module) are relative to
+    # the project folder, the config's folder
+    os.chdir(config_path.resolve().parent)
+    try:
+        return plans.from_config(config)
+    except PypetSmError as error:
+        raise UsageError(f"{config_path}: {error}") from None
+
+
+def _bar(done: int, failed: int, total: int) -> str:
+    if not total:
+        return "[" + " " * BAR_WIDTH + "]"
+    n_done = round(BAR_WIDTH * done / total)
+    n_failed = min(BAR_WIDTH - n_done, round(BAR_WIDTH * failed / total))
+    if failed and not n_failed and n_done < BAR_WIDTH:
+        n_failed = 1
+    return "[" + "#" * n_done + "x" * n_failed + "." * (BAR_WIDTH - n_done - n_failed) + "]"
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def _job_log(plan: Plan, idx: int) -> str:
+    """The newest job log of the job that computed run `idx` (a pattern if none exists)."""
+    job = f"job_{idx // plan.runs_per_job:06d}.txt"
+    log_dir = plan.settings.log_dir
+    try:
+        found = sorted(log_dir.glob(f"*/jobs/{job}"), key=lambda path: path.stat().st_mtime)
+    except OSError:
+        found = []
+    return str(found[-1]) if found else str(log_dir / "<environment>" / "jobs" / job)
+
+
+def status(config_path: Path, cores: int) -> int:
+    plan = _load_plan(config_path)
+    directory = fragment.fragment_dir(plan.settings.trajectory_state)
+    done: list[Path] = []
+    finishes: list[float] = []
+    failed: list[tuple[int, Path]] = []
+    damaged: list[tuple[int, str]] = []
+    absent: list[int] = []  # no valid fragment: missing, damaged or foreign
+    for idx in plan.runs:
+        path = fragment.fragment_path(directory, plan.key(idx))
+        state, reason, header = fragment.inspect(path, plan.key(idx))
+        if state == fragment.COMPLETED and header is not None:
+            done.append(path)
+            if isinstance(header.get("finish"), (int, float)):
+                finishes.append(float(header["finish"]))
+        elif state == fragment.FAILED:
+            failed.append((idx, path))
+        else:
+            absent.append(idx)
+            if state in (fragment.DAMAGED, fragment.FOREIGN):
+                damaged.append((idx, reason))
+    total = len(plan)
+    missing = total - len(done) - len(failed)
+    name = plan.settings.name
+    print(f"{name}: {len(done)} done, {len(failed)} failed, {missing} missing of {total} runs")
+    percent = 100 * len(done) / total if total else 100.0
+    print(f"{_bar(len(done), len(failed), total)} {percent:.1f}%")
+    runtimes = []
+    for path in done[-SAMPLE_RUNTIMES:]:  # the last runs in run order
+        try:
+            _, body = fragment.read(path)
+            runtimes.append(float(body["finish"]) - float(body["start"]))
+        except (OSError, fragment.DamagedFragment, KeyError, TypeError, ValueError):
+            continue  # vanished or replaced meanwhile
+    if runtimes:
+        median = statistics.median(runtimes)
+        print(f"median run time {median:.3g} s ({len(runtimes)} runs measured)")
+        if missing:
+            left = median * missing / max(cores, 1)
+            print(
+                f"time left: about {_duration(left)} for {missing} runs on {cores} cores "
+                "(median run time x missing / cores; job start-up and the merge not counted)"
+            )
+    rate = _recent_rate(finishes)
+    if missing and rate:
+        print(
+            f"recent rate {rate:.3g} runs/s (the last {min(len(finishes), RATE_WINDOW)} "
+            f"finished): about {_duration(missing / rate)} left while snakemake keeps it up"
+        )
+    for idx, reason in damaged[:LIST_FAILED]:
+        print(f"  {_run_name(idx)}: fragment damaged ({reason}); counted as missing")
+    if absent:
+        _explain_missing_of_finished_jobs(plan, absent)
+    if failed:
+        print(f"failed runs ({len(failed)}):")
+        for idx, path in failed[:LIST_FAILED]:
+            try:
+                _, body = fragment.read(path)
+                exception = str(body.get("exception", "")).strip().splitlines()[-1:]
+            except (OSError, fragment.DamagedFragment):
+                exception = ["(its fragment changed while reading; run status again)"]
+            shown = exception[0] if exception else "?"
+            print(f"  {_run_name(idx)}: {shown}  (log {_job_log(plan, idx)})")
+        if len(failed) > LIST_FAILED:
+            print(f"  ... and {len(failed) - LIST_FAILED} more")
+    trajectory_file = Path(plan.settings.filename)
+    if trajectory_file.is_file():
+        print(f"trajectory file: {trajectory_file} ({_merged_runs(trajectory_file, name)})")
+    return 0
+
+
+def _explain_missing_of_finished_jobs(plan: Plan, absent: list[int]) -> None:
+    """Runs whose fragment went away after their job wrote its manifest: Snakemake counts the
+    job as done, so a plain rerun says nothing to do; a merge checks every fragment and
+    computes such runs again."""
+    from pypet_sm.execute import manifest
+
+    state = plan.settings.trajectory_state
+    finished: dict[int, bool] = {}
+    lost = 0
+    for idx in absent:
+        job = idx // plan.runs_per_job
+        if job not in finished:
+            finished[job] = manifest.path(state, job).is_file()
+        lost += finished[job]
+    if lost:
+        print(
+            f"{lost} of the missing runs belong to jobs that finished (their fragments were "
+            "removed or damaged since), so snakemake sees nothing to do for them: "
+            "`snakemake --cores N --forcerun merge` computes them again"
+        )
+
+
+def _merged_runs(path: Path, name: str) -> str:
+    """'N of M runs completed' as the trajectory file's runs table says (from its last merge)."""
+    import tables
+
+    try:
+        with tables.open_file(str(path), "r") as h5:
+            completed = h5.get_node(f"/{name}/overview/runs").col("completed")
+    except Exception:  # another trajectory's file, or unreadable: say so, never fail
+        return "no runs table of this trajectory readable"
+    return f"last merge: {int(completed.sum())} of {len(completed)} runs completed"
+
+
+def _recent_rate(finishes: list[float]) -> float | None:
+    """Runs per second over the last RATE_WINDOW finished runs (None if not measurable)."""
+    recent = sorted(finishes)[-RATE_WINDOW:]
+    if len(recent) < 10 or recent[-1] <= recent[0]:
+        return None
+    if time.time() - recent[-1] > RATE_STALE:  # nothing finished lately: not running
+        return None
+    return (len(recent) - 1) / (recent[-1] - recent[0])
+
+
+def _run_name(idx: int) -> str:
+    return f"run_{idx:08d}"
