@@ -14,7 +14,8 @@ import numpy as np
 from pypet_sm.define import classes
 from pypet_sm.define import values as value_types
 from pypet_sm.define.classes import Parameter
-from pypet_sm.define.naming import Group, Leaf, NamingError, check_natural_name
+from pypet_sm.define.naming import Leaf, NamingError, check_natural_name
+from pypet_sm.define.view import TrajectoryView
 from pypet_sm.errors import TrajectoryError
 
 PARAMETER_CLASSES = classes.BUILTIN_PARAMETERS
@@ -33,15 +34,13 @@ def _class_name(candidate: Any, known: dict[str, type]) -> str | None:
         raise TrajectoryError(f"f_add_parameter: {error}") from None
 
 
-class Trajectory(Group):
+class Trajectory(TrajectoryView):
     """A trajectory under construction: `traj.par.neuron.tau` reads back the defaults."""
 
     def __init__(
         self, name: str, comment: str = "", custom_classes: dict[str, type] | None = None
     ) -> None:
-        super().__init__("")
-        object.__setattr__(self, "v_name", name)
-        object.__setattr__(self, "v_comment", comment)
+        super().__init__(name, comment)
         object.__setattr__(self, "_custom_classes", custom_classes or {})
         object.__setattr__(self, "_explored", {})  # full name -> list, in exploration order
         self.add_group("parameters")
@@ -187,8 +186,8 @@ class Trajectory(Group):
             )
         return value
 
-    def f_get_explored_parameters(self) -> dict[str, Leaf]:
-        return {name: self.f_get(name) for name in self._explored}
+    def _explored_leaves(self) -> list[Leaf]:
+        return [self.f_get(name) for name in self._explored]
 
     @property
     def explored_ranges(self) -> dict[str, list[Any]]:
@@ -196,6 +195,3 @@ class Trajectory(Group):
 
     def __len__(self) -> int:
         return len(next(iter(self._explored.values()))) if self._explored else 1
-
-    def f_get_parameters(self) -> list[Leaf]:
-        return list(self.parameters.f_iter_leaves())
