@@ -11,6 +11,7 @@ import pytest
 from pypet_sm.errors import PypetSmError
 from pypet_sm.execute import fragment, plan
 from pypet_sm.execute import job as run
+from pypet_sm.hdf5.records import Item, RunRecord
 from pypet_sm.provenance import environment
 
 from .conftest import write_unique_module
@@ -76,11 +77,11 @@ def test_fragments_are_written_and_a_second_run_skips_them(job):
         header, body = fragment.read(job.path(idx))
         assert header["key"] == job.plan.keys[idx]
         assert body["idx"] == idx
-        assert body["run_name"] == f"run_{idx:08d}"
+        assert body["name"] == f"run_{idx:08d}"
         assert body["parameters"] == {"x": idx + 1}
         assert body["finish"] >= body["start"] > 0
         assert body["traceback"] is None
-        results = {name: values for name, values, *_ in body["results"]}
+        results = {item["name"]: item["values"] for item in body["results"]}
         assert results == {"z": {"z": (idx + 1) * 10}}
     assert job.manifest.exists()
     job.manifest.unlink()
@@ -128,12 +129,13 @@ def test_is_completed_checks_status_key_and_format(tmp_path):
     assert not fragment.is_completed(path, key)
     assert fragment.check(path, key) == (fragment.MISSING, "")
     path.parent.mkdir(parents=True)
-    body = {"idx": 0}
-    fragment.write(path, key, fragment.COMPLETED, "env", body, tmp_path)
+    run = _run(0)
+    fragment.write(path, key, run, tmp_path)
     assert fragment.is_completed(path, key)
     assert not fragment.is_completed(path, "cd" * 20)
     assert fragment.check(path, "cd" * 20)[0] == fragment.FOREIGN
-    fragment.write(path, key, fragment.FAILED, "env", body, tmp_path)
+    run.completed, run.error = False, ("ValueError: x", "Traceback ...")
+    fragment.write(path, key, run, tmp_path)
     assert not fragment.is_completed(path, key)
     # the format 1 layout (two bare pickles) and other foreign files fail the checks
     path.write_bytes(pickle.dumps({"format": 1, "key": key, "status": fragment.COMPLETED}))
@@ -143,12 +145,15 @@ def test_is_completed_checks_status_key_and_format(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def _run(idx: int, results: list[Item] | None = None) -> RunRecord:
+    return RunRecord(idx, f"run_{idx:08d}", 1.7e9, 1.7e9 + 1, True, results or [], [], None, "env")
+
+
 def _valid_fragment(tmp_path):
     key = "ef" * 20
     path = fragment.fragment_path(tmp_path, key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"idx": 7, "results": [("z", {"z": 1.5}, "", None)], "traceback": None}
-    fragment.write(path, key, fragment.COMPLETED, "env", body, tmp_path)
+    fragment.write(path, key, _run(7, [Item("z", {"z": 1.5})]), tmp_path)
     return path, key, path.read_bytes()
 
 
@@ -206,3 +211,98 @@ def test_damaged_fragments_are_named_in_the_job_log(job, caplog):
     assert job.calls() == [0, 1, 2, 3, 2]
     assert "run_00000002: its fragment" in caplog.text
     assert "checksum mismatch" in caplog.text
+
+
+FORMAT_2_BODY = {
+    "idx": 3,
+    "run_name": "run_00000003",
+    "start": 1.7e9,
+    "finish": 1.7e9 + 2,
+    "host": "node1",
+    "pid": 42,
+    "cluster_job_id": "123",
+    "cluster_node": "n1",
+    "attempt": 2,
+    "environment": "environment_abcdef0_2026_01_01_00h00m00s",
+    "parameters": {"x": 4},
+    "results": [("z", {"z": 40}, "ten x", None), ("r", {"a": 1, "b": 2}, "", "Result")],
+    "derived_parameters": [("n", {"data": 5}, "", "Parameter")],
+    "traceback": None,
+    "exception": None,
+}
+
+
+def _write_raw(path, header: dict, body: dict) -> None:
+    """A fragment file in the prefix layout, with any header and body (older formats)."""
+    import struct
+    import zlib
+
+    header_bytes, body_bytes = pickle.dumps(header), pickle.dumps(body)
+    prefix = struct.pack(
+        "<4sIIII",
+        b"PSMF",
+        len(header_bytes),
+        zlib.crc32(header_bytes),
+        len(body_bytes),
+        zlib.crc32(body_bytes),
+    )
+    path.write_bytes(prefix + header_bytes + body_bytes)
+
+
+def test_format_2_fragments_are_migrated_not_recomputed(tmp_path):
+    """Fragments written before the run records (format 2) read as the same run."""
+    key = "12" * 20
+    path = fragment.fragment_path(tmp_path, key)
+    path.parent.mkdir(parents=True)
+    header = {
+        "format": 2,
+        "key": key,
+        "status": fragment.COMPLETED,
+        "environment": FORMAT_2_BODY["environment"],
+        "finish": FORMAT_2_BODY["finish"],
+    }
+    _write_raw(path, header, FORMAT_2_BODY)
+    assert fragment.check(path, key) == (fragment.COMPLETED, "")
+    run = fragment.read_run(path)
+    assert run == RunRecord(
+        idx=3,
+        name="run_00000003",
+        start=1.7e9,
+        finish=1.7e9 + 2,
+        completed=True,
+        results=[Item("z", {"z": 40}, "ten x", None), Item("r", {"a": 1, "b": 2}, "", "Result")],
+        derived_parameters=[Item("n", {"data": 5}, "", "Parameter")],
+        environment=FORMAT_2_BODY["environment"],
+        host="node1",
+        pid=42,
+        cluster_job_id="123",
+        attempt=2,
+        cluster_node="n1",
+        parameters={"x": 4},
+    )
+    # a failed run of format 2 keeps its exception and traceback
+    failed = dict(FORMAT_2_BODY, results=[], exception="ValueError: x", traceback="Tb")
+    _write_raw(path, dict(header, status=fragment.FAILED), failed)
+    assert fragment.read_run(path).error == ("ValueError: x", "Tb")
+
+
+def test_a_fragment_of_another_format_is_damaged_and_says_which(tmp_path):
+    key = "34" * 20
+    path = fragment.fragment_path(tmp_path, key)
+    path.parent.mkdir(parents=True)
+    _write_raw(path, {"format": 99, "key": key, "status": fragment.COMPLETED}, {})
+    state, reason = fragment.check(path, key)
+    assert state == fragment.DAMAGED
+    assert "fragment format 99" in reason and "reads formats 2, 3" in reason
+
+
+def test_the_record_round_trips_as_builtins(tmp_path):
+    """What a fragment holds is builtins and the values: no class of pypet_sm is pickled."""
+    key = "56" * 20
+    path = fragment.fragment_path(tmp_path, key)
+    path.parent.mkdir(parents=True)
+    run = _run(5, [Item("z", {"z": 1.5}, "a comment", "Result")])
+    run.parameters = {"x": 2.0}
+    fragment.write(path, key, run, tmp_path)
+    assert b"pypet_sm" not in path.read_bytes()
+    assert fragment.read_run(path) == run

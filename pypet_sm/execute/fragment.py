@@ -1,12 +1,16 @@
 """Fragments: one file per finished (or failed) single run, named by its point key.
 
 A fragment is a fixed prefix (magic, lengths and CRC-32 checksums of both parts), a small
-pickled header (format, key, status) and the pickled body (run metadata, results, derived
-parameters). Reading checks the magic, both lengths and both checksums, so a truncated,
-empty, byte-flipped or foreign file is detected, named and its run computed again, never
-merged. A fragment is written to a temp file and renamed into place, so it is either complete
-or absent. Fragments are not fsync'ed one by one (that would cost milliseconds per run): a
-file damaged by a power cut fails its checksum and its run is simply computed again.
+pickled header (format, key, status) and the pickled body: the run's `RunRecord` as builtins
+(run metadata, results, derived parameters), so no class of ours is pickled. Fragments of
+format 2 (pypet_sm before the run records) are migrated when read; other formats count as
+damaged and their runs are computed again, never misread.
+
+Reading checks the magic, both lengths and both checksums, so a truncated, empty,
+byte-flipped or foreign file is detected, named and its run computed again, never merged. A
+fragment is written to a temp file and renamed into place, so it is either complete or
+absent. Fragments are not fsync'ed one by one (that would cost milliseconds per run): a file
+damaged by a power cut fails its checksum and its run is simply computed again.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from pypet_sm import atomic
+from pypet_sm.hdf5.records import RunRecord
 
-FORMAT = 2
+FORMAT = 3
+READ_FORMATS = (2, 3)
 MAGIC = b"PSMF"
 PREFIX = struct.Struct("<4sIIII")  # magic, header length, header CRC, body length, body CRC
 COMPLETED = "completed"
@@ -43,20 +49,20 @@ def fragment_path(directory: Path, key: str) -> Path:
     return directory / key[:2] / f"{key}.pkl"
 
 
-def write(
-    path: Path, key: str, status: str, environment: str, body: dict[str, Any], tmp_dir: Path
-) -> None:
+def write(path: Path, key: str, run: RunRecord, tmp_dir: Path) -> None:
+    """Write run `run` of point `key` atomically; its values must pickle (else the
+    pickling error propagates and nothing is written)."""
     header = {
         "format": FORMAT,
         "key": key,
-        "status": status,
-        "environment": environment,
+        "status": COMPLETED if run.completed else FAILED,
+        "environment": run.environment,
         # the run's finish time, so the merge learns when each environment finished from
         # the headers alone
-        "finish": body.get("finish"),
+        "finish": run.finish,
     }
     header_bytes = pickle.dumps(header, protocol=5)
-    body_bytes = pickle.dumps(body, protocol=5)
+    body_bytes = pickle.dumps(run.to_builtins(), protocol=5)
     prefix = PREFIX.pack(
         MAGIC,
         len(header_bytes),
@@ -96,9 +102,42 @@ def _load(path: Path, with_body: bool) -> tuple[dict[str, Any], dict[str, Any] |
         body = pickle.loads(body_bytes) if with_body else None
     except Exception as error:  # checksums matched, so this is not damage but a foreign file
         raise DamagedFragment(f"cannot be unpickled: {error}") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise DamagedFragment("not a pypet_sm fragment of this format")
+    if not isinstance(header, dict) or header.get("format") not in READ_FORMATS:
+        found = header.get("format") if isinstance(header, dict) else None
+        raise DamagedFragment(
+            f"fragment format {found!r}, but this pypet_sm reads formats "
+            f"{', '.join(map(str, READ_FORMATS))} (written by another version)"
+        )
+    if body is not None and header["format"] == 2:
+        body = _from_format_2(header, body)
     return header, body
+
+
+def _from_format_2(header: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A format 2 body (items as (name, values, comment, class name) tuples) as format 3's."""
+
+    def items(entries: list[tuple]) -> list[dict[str, Any]]:
+        keys = ("name", "values", "comment", "class_name")
+        return [dict(zip(keys, entry, strict=True)) for entry in entries]
+
+    return {
+        "idx": body["idx"],
+        "name": body["run_name"],
+        "start": body["start"],
+        "finish": body["finish"],
+        "completed": header["status"] == COMPLETED,
+        "parameters": body.get("parameters", {}),
+        "results": items(body.get("results", [])),
+        "derived_parameters": items(body.get("derived_parameters", [])),
+        "environment": header["environment"],
+        "host": body.get("host", ""),
+        "pid": body.get("pid", 0),
+        "cluster_job_id": body.get("cluster_job_id", ""),
+        "attempt": body.get("attempt", 0),
+        "cluster_node": body.get("cluster_node", ""),
+        "exception": body.get("exception"),
+        "traceback": body.get("traceback"),
+    }
 
 
 def inspect(path: Path, key: str) -> tuple[str, str, dict[str, Any] | None]:
@@ -135,9 +174,20 @@ def is_completed(path: Path, key: str) -> bool:
 
 
 def read(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Checked header and body; raises OSError or DamagedFragment."""
+    """Checked header and body (the run record's builtins, in this format); raises OSError
+    or DamagedFragment."""
     header, body = _load(path, with_body=True)
+    assert body is not None  # with_body
     return header, body
+
+
+def read_run(path: Path) -> RunRecord:
+    """The checked run record; raises OSError or DamagedFragment."""
+    _, body = read(path)
+    try:
+        return RunRecord.from_builtins(body)
+    except (KeyError, TypeError, ValueError) as error:
+        raise DamagedFragment(f"holds no run record ({type(error).__name__}: {error})") from None
 
 
 def to_compute(runs, key, paths, name, logger) -> list[int]:

@@ -34,6 +34,7 @@ from pypet_sm.errors import PypetSmError, TrajectoryError
 from pypet_sm.execute import cluster, failures, fragment
 from pypet_sm.execute import manifest as manifests
 from pypet_sm.execute.plan import Plan, run_name
+from pypet_sm.hdf5.records import Item, RunRecord
 from pypet_sm.provenance import environment, logs
 
 logger = logging.getLogger("pypet_sm.execute.job")
@@ -158,6 +159,7 @@ class SingleRun(Group):
                         "use PickleParameter for other objects"
                     ) from None
             values = {"data": value}
+        leaf: Leaf
         if classes.is_custom(cls):  # the job function gets an instance of the user's class
             leaf = cls(full_name, values, comment, class_name)
         else:
@@ -177,13 +179,13 @@ class SingleRun(Group):
     def f_add_derived_parameter(self, *args: Any, comment: str = "", **kwargs: Any) -> Leaf:
         return self._add_item("derived_parameters", args, comment, kwargs)
 
-    def collected(self, branch: str) -> list[tuple[str, dict[str, Any], str, str]]:
-        """(name below the run group, values, comment, class name) of this run's items; the
-        user's classes give what their `_store()` returns (a TrajectoryError if unstorable)."""
+    def collected(self, branch: str) -> list[Item]:
+        """This run's items of `branch`, named below the run group; the user's classes give
+        what their `_store()` returns (a TrajectoryError if unstorable)."""
         if branch not in self._children:
             return []
         prefix = len(f"{branch}.runs.{self.v_crun}.")
-        found = []
+        found: list[Item] = []
         for leaf in self.f_get(branch).f_iter_leaves():
             values = leaf.values
             if type(leaf) is not Leaf:
@@ -193,7 +195,7 @@ class SingleRun(Group):
                 except TypeError as error:
                     raise TrajectoryError(f"{self.v_crun}: {error}") from None
             name = leaf.v_full_name[prefix:]
-            found.append((name, values, leaf.v_comment or "", leaf.v_class_name))
+            found.append(Item(name, values, leaf.v_comment or "", leaf.v_class_name))
         return found
 
 
@@ -256,31 +258,30 @@ def _compute(
         finally:
             logs.flush_streams()
         stats.in_function += time.perf_counter() - called
-        body = {
-            "idx": idx,
-            "run_name": traj.v_crun,
-            "start": start,
-            "finish": time.time(),
-            "host": host,
-            "pid": pid,
-            "cluster_job_id": cluster_id,
-            "cluster_node": node,
-            "attempt": job.attempt,
-            "environment": job.environment,
-            "parameters": run_values,
-            "results": results,
-            "derived_parameters": derived,
-            "traceback": error,
-            "exception": exception,
-        }
-        status = fragment.COMPLETED if error is None else fragment.FAILED
+        run = RunRecord(
+            idx=idx,
+            name=run_name(idx),
+            start=start,
+            finish=time.time(),
+            completed=error is None,
+            results=results,
+            derived_parameters=derived,
+            environment=job.environment,
+            host=host,
+            pid=pid,
+            cluster_job_id=cluster_id,
+            attempt=job.attempt,
+            cluster_node=node,
+            error=None if error is None else (exception or "", error),
+            parameters=run_values,
+        )
         try:
-            fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
+            fragment.write(paths[idx], plan.key(idx), run, tmp_dir)
         except (pickle.PicklingError, TypeError, AttributeError) as write_error:
             exception = error = failures.unpicklable(traj, write_error)
-            status = fragment.FAILED
-            body.update(results=[], derived_parameters=[], traceback=error, exception=error)
-            fragment.write(paths[idx], plan.key(idx), status, job.environment, body, tmp_dir)
+            run.completed, run.results, run.derived_parameters = False, [], []
+            run.error = (error, error)
+            fragment.write(paths[idx], plan.key(idx), run, tmp_dir)
         progress.info(
             "%s in %.3g s", "finished" if error is None else "failed", time.time() - start
         )

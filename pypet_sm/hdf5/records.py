@@ -1,7 +1,10 @@
-"""Plain records that travel from the merge to the trajectory-file writer.
+"""The records that carry an item and a run from the single run to the trajectory file.
 
-They hold values, not files: the writer (`hdf5.writer`) turns them into pypet's HDF5 layout,
-the reader (`analysis.load`) turns a file back into values. Nothing here knows about Snakemake.
+A job function's `f_add_result` becomes an `Item` in the run's `RunRecord`; the fragment
+stores the record as builtins (`to_builtins`, so a fragment never holds our classes and
+stays readable whatever moves in the code); the merge reads it back (`from_builtins`) and
+hands it to the writer (`hdf5.writer`), which turns it into pypet's HDF5 layout. They hold
+values, not files. Nothing here knows about Snakemake.
 """
 
 from __future__ import annotations
@@ -25,6 +28,18 @@ class Item:
     values: dict[str, Any]
     comment: str = ""
     class_name: str | None = None
+
+    def to_builtins(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "values": self.values,
+            "comment": self.comment,
+            "class_name": self.class_name,
+        }
+
+    @classmethod
+    def from_builtins(cls, data: dict[str, Any]) -> Item:
+        return cls(data["name"], data["values"], data["comment"], data["class_name"])
 
 
 @dataclass
@@ -54,6 +69,50 @@ class RunRecord:
     attempt: int = 0  # Snakemake's attempt number of the run job (retries count up)
     cluster_node: str = ""  # the batch system's node name (SLURMD_NODENAME)
     error: tuple[str, str] | None = None  # a failed run's (exception, traceback)
+    parameters: dict[str, Any] = field(default_factory=dict)  # its explored values
+
+    def to_builtins(self) -> dict[str, Any]:
+        """The record as dicts, lists and the stored values (a fragment's body)."""
+        exception, traceback = self.error if self.error is not None else (None, None)
+        return {
+            "idx": self.idx,
+            "name": self.name,
+            "start": self.start,
+            "finish": self.finish,
+            "completed": self.completed,
+            "parameters": self.parameters,
+            "results": [item.to_builtins() for item in self.results],
+            "derived_parameters": [item.to_builtins() for item in self.derived_parameters],
+            "environment": self.environment,
+            "host": self.host,
+            "pid": self.pid,
+            "cluster_job_id": self.cluster_job_id,
+            "attempt": self.attempt,
+            "cluster_node": self.cluster_node,
+            "exception": exception,
+            "traceback": traceback,
+        }
+
+    @classmethod
+    def from_builtins(cls, data: dict[str, Any]) -> RunRecord:
+        completed = bool(data["completed"])
+        return cls(
+            idx=data["idx"],
+            name=data["name"],
+            start=data["start"],
+            finish=data["finish"],
+            completed=completed,
+            results=[Item.from_builtins(item) for item in data["results"]],
+            derived_parameters=[Item.from_builtins(item) for item in data["derived_parameters"]],
+            environment=data["environment"],
+            host=data["host"],
+            pid=data["pid"],
+            cluster_job_id=data["cluster_job_id"],
+            attempt=data["attempt"],
+            cluster_node=data["cluster_node"],
+            error=None if completed else (data["exception"] or "", data["traceback"] or ""),
+            parameters=data["parameters"],
+        )
 
 
 @dataclass

@@ -100,39 +100,19 @@ def _check_fragments(plan: Plan, paths: list[Path]) -> dict[str, float | None]:
     return environments
 
 
-def _items(entries: list[tuple]) -> list[Item]:
-    return [
-        Item(name, values, comment, class_name) for name, values, comment, class_name in entries
-    ]
-
-
 def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[RunRecord]:
     for idx, path in enumerate(paths):
         try:
-            header, body = fragment.read(path)
+            run = fragment.read_run(path)
         except Exception as error:  # damaged after the check: say which file
             raise FragmentError(
                 f"fragment of {run_name(idx)} ({path}) was damaged during the merge: {error}; "
                 "run snakemake again to compute that run again"
             ) from None
-        completed = header["status"] == fragment.COMPLETED
-        yield RunRecord(
-            idx=idx,
-            name=run_name(idx),
-            start=body["start"],
-            finish=body["finish"],
-            completed=completed,
-            results=_items(body["results"]) if completed else [],
-            derived_parameters=_items(body["derived_parameters"]) if completed else [],
-            environment_hexsha=hexshas.get(header["environment"]),
-            environment=header["environment"],
-            host=body.get("host", ""),
-            pid=body.get("pid", 0),
-            cluster_job_id=body.get("cluster_job_id", ""),
-            attempt=body.get("attempt", 0),
-            cluster_node=body.get("cluster_node", ""),
-            error=None if completed else (body.get("exception") or "", body.get("traceback") or ""),
-        )
+        # the run record of this trajectory's run idx, whatever index it was computed as
+        run.idx, run.name = idx, run_name(idx)
+        run.environment_hexsha = hexshas.get(run.environment)
+        yield run
 
 
 def trajectory_record(plan: Plan) -> TrajectoryRecord:
