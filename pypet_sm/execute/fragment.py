@@ -15,9 +15,11 @@ damaged by a power cut fails its checksum and its run is simply computed again.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import struct
 import zlib
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +192,13 @@ def read_run(path: Path) -> RunRecord:
         raise DamagedFragment(f"holds no run record ({type(error).__name__}: {error})") from None
 
 
-def to_compute(runs, key, paths, name, logger) -> list[int]:
+def to_compute(
+    runs: Iterable[int],
+    key: Callable[[int], str],
+    paths: Mapping[int, Path],
+    name: Callable[[int], str],
+    logger: logging.Logger,
+) -> list[int]:
     """The runs (indices) without a valid completed fragment; damaged or foreign fragments
     are named in the log. `key(idx)`, `paths[idx]` and `name(idx)` describe each run."""
     todo = []
