@@ -8,6 +8,7 @@ Prints its timings as JSON on stdout. One measurement per process, so import and
 effects are the same for every figure.
 """
 
+import importlib
 import json
 import sys
 import time
@@ -22,13 +23,16 @@ IMPORTED = time.perf_counter()
 def plan(path):
     import yaml
 
-    import pypet_sm.execute.plan
+    try:
+        plans = importlib.import_module("pypet_sm.execute.plan")
+    except ImportError:  # a revision (--rev) from before the stage packages
+        plans = importlib.import_module("pypet_sm.plan")
 
     with open(path) as handle:
         config = yaml.safe_load(handle)
     started = time.perf_counter()
-    planned = pypet_sm.execute.plan.from_config(config)
-    pypet_sm.execute.plan.save(planned)
+    planned = plans.from_config(config)
+    plans.save(planned)
     return {
         "import s": IMPORTED - STARTED,
         "plan s": time.perf_counter() - started,
