@@ -24,6 +24,7 @@ from typing import Any
 from pypet_sm import atomic
 from pypet_sm.errors import PypetSmError
 from pypet_sm.execute import fragment
+from pypet_sm.hdf5.layout import run_name
 
 BAR_WIDTH = 40
 SAMPLE_RUNTIMES = 200  # completed fragments whose bodies are read for the run time estimate
@@ -142,7 +143,7 @@ def status(config_path: Path, cores: int) -> int:
             f"finished): about {_duration(missing / rate)} left while snakemake keeps it up"
         )
     for idx, reason in damaged[:LIST_FAILED]:
-        print(f"  {_run_name(idx)}: fragment damaged ({reason}); counted as missing")
+        print(f"  {run_name(idx)}: fragment damaged ({reason}); counted as missing")
     if absent:
         _explain_missing_of_finished_jobs(plan, absent)
     if failed:
@@ -154,7 +155,7 @@ def status(config_path: Path, cores: int) -> int:
             except (OSError, fragment.DamagedFragment):
                 exception = ["(its fragment changed while reading; run status again)"]
             shown = exception[0] if exception else "?"
-            print(f"  {_run_name(idx)}: {shown}  (log {_job_log(plan, idx)})")
+            print(f"  {run_name(idx)}: {shown}  (log {_job_log(plan, idx)})")
         if len(failed) > LIST_FAILED:
             print(f"  ... and {len(failed) - LIST_FAILED} more")
     trajectory_file = Path(plan.settings.filename)
@@ -187,11 +188,11 @@ def _explain_missing_of_finished_jobs(plan, absent: list[int]) -> None:
 
 def _merged_runs(path: Path, name: str) -> str:
     """'N of M runs completed' as the trajectory file's runs table says (from its last merge)."""
-    import tables
+    from pypet_sm.hdf5.reader import TrajectoryFile
 
     try:
-        with tables.open_file(str(path), "r") as h5:
-            completed = h5.get_node(f"/{name}/overview/runs").col("completed")
+        with TrajectoryFile(path) as stored:
+            completed = stored.trajectory(name).completed()
     except Exception:  # another trajectory's file, or unreadable: say so, never fail
         return "no runs table of this trajectory readable"
     return f"last merge: {int(completed.sum())} of {len(completed)} runs completed"
@@ -207,20 +208,15 @@ def _recent_rate(finishes: list[float]) -> float | None:
     return (len(recent) - 1) / (recent[-1] - recent[0])
 
 
-def _run_name(idx: int) -> str:
-    return f"run_{idx:08d}"
-
-
 # show --------------------------------------------------------------------------------------
 def _open(path: Path):
-    import tables
-
     from pypet_sm.analysis.load import LoadError, load_trajectory
+    from pypet_sm.hdf5.reader import is_hdf5_file
 
     if path.is_file():
         try:
-            is_hdf5 = tables.is_hdf5_file(str(path))
-        except (OSError, tables.HDF5ExtError, ValueError):
+            is_hdf5 = is_hdf5_file(path)
+        except (OSError, ValueError):  # HDF5Error is an OSError
             is_hdf5 = False
         if not is_hdf5:
             raise UsageError(f"{path} is not an HDF5 trajectory file")
@@ -256,7 +252,7 @@ def _range(values: list[Any]) -> str:
 
 def show(path: Path) -> int:
     with _open(path) as traj:
-        rows = traj._runs() if traj._runs_node is not None else None
+        rows = traj._runs() if traj.has_runs_table() else None
         total = len(traj)
         completed = int(rows["completed"].sum()) if rows is not None else total
         print(f"trajectory {traj.v_name} in {path}")
