@@ -8,7 +8,7 @@ stacked layout or the run scalars index) where the file has it, else run group b
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,9 +17,30 @@ from pypet_sm.define.naming import Leaf, NamingError
 from pypet_sm.hdf5 import layout
 from pypet_sm.hdf5.reader import PROVENANCE_COLUMNS
 
+if TYPE_CHECKING:
+    from pypet_sm.define.naming import Group
+    from pypet_sm.hdf5._stacks import StackReader
+    from pypet_sm.hdf5.reader import StoredTrajectory
+
 
 class RunQueries:
     """The queries of `LoadedTrajectory` (see the module docstring)."""
+
+    if TYPE_CHECKING:  # what LoadedTrajectory provides
+        v_name: str
+        _stored: StoredTrajectory
+        _columns: StackReader
+        _explored: list[Leaf]
+        _run_names: list[str]
+
+        def __len__(self) -> int: ...
+        def f_get(self, name: str, fast_access: bool = False) -> Any: ...
+        def f_get_run_names(self) -> list[str]: ...
+        def first_run_results(self) -> list[tuple[str, Leaf]]: ...
+        def _index(self, name_or_idx: int | str) -> int: ...
+        def _item_path(self, name: str) -> tuple[str, str]: ...
+        def _run_group(self, branch: str, run: str) -> Group | None: ...
+        def _read_provenance(self) -> np.ndarray | None: ...
 
     def _parameter(self, name: str) -> Leaf:
         try:
