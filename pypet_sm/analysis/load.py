@@ -93,7 +93,9 @@ class LoadedTrajectory(RunQueries, Group):
         stored_runs = self._stored.runs_group(branch)
 
         def load_runs(group: Group) -> dict[str, Group | Leaf]:
-            stored = runs_of(stored_runs, self._known_classes, group) if stored_runs else {}
+            stored = {}
+            if stored_runs is not None:
+                stored = runs_of(stored_runs, self._known_classes, group)
             return {
                 run: Group(
                     f"{group.v_full_name}.{run}",
@@ -248,7 +250,7 @@ class LoadedTrajectory(RunQueries, Group):
         idx = self._run_indices[run]
         full_name = f"{branch}.{layout.RUNS_GROUP}.{run}"
         parent = self._stored.run_parent(branch, idx)
-        stored = lazy(parent, run, full_name, self._known_classes) if parent else None
+        stored = lazy(parent, run, full_name, self._known_classes) if parent is not None else None
         if self._stacked.names(branch):
             return Group(full_name, loader=partial(self._load_run, branch, idx, stored))
         return stored
