@@ -21,3 +21,8 @@ class TrajectoryError(PypetSmError):
 
 class FragmentError(PypetSmError):
     """A fragment that is missing or unreadable when the merge needs it."""
+
+
+class HDF5Error(OSError):
+    """The HDF5 library failed to read or write a file (PyTables' HDF5ExtError, translated by
+    `pypet_sm.hdf5` so that callers need not import PyTables); the message is the library's."""

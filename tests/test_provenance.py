@@ -24,7 +24,7 @@ ENVIRONMENT = re.compile(r"^environment_([0-9a-f]{7})_\d{4}_\d\d_\d\d_\d\dh\d\dm
 
 def _config_items(path, name: str, branch: str) -> dict[str, object]:
     """Leaf path below config/<branch> -> its stored value, read with our own leaf reader."""
-    from pypet_sm.hdf5.codec import load_leaf
+    from pypet_sm.hdf5.leaf_load import load_leaf
 
     found = {}
     with tables.open_file(path) as h5:

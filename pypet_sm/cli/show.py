@@ -16,14 +16,13 @@ TABLE_ROWS = 60  # rows printed before the table is truncated (head and tail)
 
 
 def _open(path: Path) -> LoadedTrajectory:
-    import tables
-
     from pypet_sm.analysis.load import LoadError, load_trajectory
+    from pypet_sm.hdf5.reader import is_hdf5_file
 
     if path.is_file():
         try:
-            is_hdf5 = tables.is_hdf5_file(str(path))
-        except (OSError, tables.HDF5ExtError, ValueError):
+            is_hdf5 = is_hdf5_file(path)
+        except (OSError, ValueError):  # HDF5Error is an OSError
             is_hdf5 = False
         if not is_hdf5:
             raise UsageError(f"{path} is not an HDF5 trajectory file")
@@ -59,7 +58,7 @@ def _range(values: list[Any]) -> str:
 
 def show(path: Path) -> int:
     with _open(path) as traj:
-        rows = traj._runs() if traj._runs_node is not None else None
+        rows = traj._runs() if traj.has_runs_table() else None
         total = len(traj)
         completed = int(rows["completed"].sum()) if rows is not None else total
         print(f"trajectory {traj.v_name} in {path}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pypet_sm.cli.usage import UsageError
 from pypet_sm.errors import PypetSmError
 from pypet_sm.execute import fragment
+from pypet_sm.hdf5.layout import run_name
 
 if TYPE_CHECKING:  # planning imports the user's job module: only when status runs
     from pypet_sm.execute.plan import Plan
@@ -128,7 +129,7 @@ def status(config_path: Path, cores: int) -> int:
             f"finished): about {_duration(missing / rate)} left while snakemake keeps it up"
         )
     for idx, reason in damaged[:LIST_FAILED]:
-        print(f"  {_run_name(idx)}: fragment damaged ({reason}); counted as missing")
+        print(f"  {run_name(idx)}: fragment damaged ({reason}); counted as missing")
     if absent:
         _explain_missing_of_finished_jobs(plan, absent)
     if failed:
@@ -140,7 +141,7 @@ def status(config_path: Path, cores: int) -> int:
             except (OSError, fragment.DamagedFragment):
                 exception = ["(its fragment changed while reading; run status again)"]
             shown = exception[0] if exception else "?"
-            print(f"  {_run_name(idx)}: {shown}  (log {_job_log(plan, idx)})")
+            print(f"  {run_name(idx)}: {shown}  (log {_job_log(plan, idx)})")
         if len(failed) > LIST_FAILED:
             print(f"  ... and {len(failed) - LIST_FAILED} more")
     trajectory_file = Path(plan.settings.filename)
@@ -173,11 +174,11 @@ def _explain_missing_of_finished_jobs(plan: Plan, absent: list[int]) -> None:
 
 def _merged_runs(path: Path, name: str) -> str:
     """'N of M runs completed' as the trajectory file's runs table says (from its last merge)."""
-    import tables
+    from pypet_sm.hdf5.reader import TrajectoryFile
 
     try:
-        with tables.open_file(str(path), "r") as h5:
-            completed = h5.get_node(f"/{name}/overview/runs").col("completed")
+        with TrajectoryFile(path) as stored:
+            completed = stored.trajectory(name).completed()
     except Exception:  # another trajectory's file, or unreadable: say so, never fail
         return "no runs table of this trajectory readable"
     return f"last merge: {int(completed.sum())} of {len(completed)} runs completed"
@@ -191,7 +192,3 @@ def _recent_rate(finishes: list[float]) -> float | None:
     if time.time() - recent[-1] > RATE_STALE:  # nothing finished lately: not running
         return None
     return (len(recent) - 1) / (recent[-1] - recent[0])
-
-
-def _run_name(idx: int) -> str:
-    return f"run_{idx:08d}"

@@ -154,19 +154,19 @@ def existing_trajectory(path: Path, name: str, trajectory_state: Path | None = N
         return
     if path.is_dir():
         raise PypetSmError(f"the trajectory file {path} is a folder; choose another filename")
-    import tables
+    from pypet_sm.hdf5.reader import TrajectoryFile, is_hdf5_file
 
     what = None
     try:
-        if not tables.is_hdf5_file(str(path)):
+        if not is_hdf5_file(path):
             what = "is not an HDF5 file"
         else:
-            with tables.open_file(str(path), "r") as h5:
-                found = sorted(h5.root._v_groups)
+            with TrajectoryFile(path) as stored:
+                found = sorted(stored.names)
             if found != [name]:
                 holds = ", ".join(repr(n) for n in found) or "no trajectory"
                 what = f"holds {holds}, not trajectory {name!r}"
-    except (OSError, tables.HDF5ExtError) as error:
+    except OSError as error:  # HDF5Error included
         what = f"cannot be read ({error})"
     if what:
         raise PypetSmError(

@@ -153,24 +153,10 @@ def merge_failure(merge_log: Path, since: float) -> str:
 def failed_runs(trajectory_file: str | os.PathLike) -> list[dict[str, Any]]:
     """The failed runs a trajectory file was merged with (`keep_going`): idx, name,
     exception and traceback per run, from its `overview/failed_runs` table ([] if none)."""
-    import tables
+    from pypet_sm.hdf5.reader import TrajectoryFile
 
-    with tables.open_file(str(trajectory_file), "r") as h5:
-        found = []
-        for group in h5.root._v_groups.values():
-            overview = getattr(group, "overview", None)
-            if overview is None or "failed_runs" not in overview:
-                continue
-            for row in overview.failed_runs.read():
-                found.append(
-                    {
-                        "idx": int(row["idx"]),
-                        "name": row["name"].decode(),
-                        "exception": row["exception"].decode(errors="replace"),
-                        "traceback": row["traceback"].decode(errors="replace"),
-                    }
-                )
-        return found
+    with TrajectoryFile(trajectory_file) as stored:
+        return stored.failed_runs()
 
 
 def unpicklable(traj, error: Exception) -> str:

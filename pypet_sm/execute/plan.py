@@ -144,8 +144,7 @@ class Plan:
         return self.settings.trajectory_state / "plans" / f"plan-{self.digest[:20]}.pkl"
 
 
-def run_name(idx: int) -> str:
-    return f"run_{idx:08d}"
+from pypet_sm.hdf5.layout import run_name as run_name  # noqa: E402  (pypet's run names)
 
 
 def point_keys(name: str, parameters: list[ParameterSpec], explored_names: list[str]) -> list[str]:

@@ -1,36 +1,48 @@
-"""pypet's overview tables under ``/<traj>/overview/`` and the strings that fill them.
+"""pypet's overview tables under ``/<traj>/overview/`` (their strings: `overview_text`).
 
-Column names, widths and positions are pypet 0.7's (HDF5StorageService). Strings are UTF-8 and
-cut to their column width the way pypet cuts them (``...`` at the end). The informational
+Column names, widths and positions are pypet 0.7's (HDF5StorageService). The informational
 ``*_overview`` tables stop at 1,000 rows like pypet's; ``runs`` and the summaries are complete.
 """
 
 from __future__ import annotations
 
-import datetime
-import functools
-import hashlib
-import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import tables
 
+from pypet_sm.hdf5.layout import (
+    ENCODING,
+    EXPLORATIONS_TABLE,
+    FAILED_RUNS_TABLE,
+    HDF5_SETTINGS_TABLE,
+    INFO_TABLE,
+    OVERVIEW,
+    PROVENANCE_TABLE,
+    RUNS_TABLE,
+    TIME_LENGTH,
+)
+from pypet_sm.hdf5.overview_text import (
+    COMMENT_LENGTH,
+    LOCATION_LENGTH,
+    NAME_LENGTH,
+    RANGE_LENGTH,
+    RUNTIME_LENGTH,
+    VALUE_LENGTH,
+    comment_digest,
+    cut,
+    cut_repeated,
+    format_runtime,
+    format_time,
+    range_string,
+    truncate,
+)
 from pypet_sm.hdf5.records import StorageSettings
 
-NAME_LENGTH = 128
-LOCATION_LENGTH = 512
-VALUE_LENGTH = 64
-COMMENT_LENGTH = 512
-RANGE_LENGTH = 1024
-RUNTIME_LENGTH = 18
-TIME_FORMAT = "%Y_%m_%d_%Hh%Mm%Ss"
-TIME_LENGTH = 20  # len("2024_01_31_12h00m00s")
 MAX_OVERVIEW_ROWS = 1000
 RUN_BATCH = 1000  # runs rows are appended in batches of this size
-ENCODING = "utf-8"
 
 # pypet's names of the switchable tables, in pypet's order (also the hdf5_settings columns)
 OVERVIEW_TABLES = (
@@ -56,91 +68,6 @@ def enabled_tables(settings: StorageSettings) -> dict[str, bool]:
         "derived_parameters_summary": True,
         "results_summary": True,
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# Strings
-
-
-def cut(text: str, width: int) -> bytes:
-    """UTF-8 bytes of `text`, cut to `width` with a trailing ``...`` like pypet."""
-    data = text.encode(ENCODING)
-    if len(data) <= width:
-        return data
-    # unlike pypet, never split a multi-byte character: pypet's loader decodes these columns
-    return data[: width - 3].decode(ENCODING, "ignore").encode(ENCODING) + b"..."
-
-
-@functools.lru_cache(maxsize=4096)
-def _cut_repeated(text: str, width: int) -> bytes:
-    """`cut` of strings that repeat over many runs (environment, host, cluster job)."""
-    return cut(text, width)
-
-
-def _truncate(text: str, width: int) -> bytes:
-    # pypet lets numpy truncate silently; we do the same but at a character boundary
-    return text.encode(ENCODING)[:width].decode(ENCODING, "ignore").encode(ENCODING)
-
-
-def format_time(timestamp: float) -> str:
-    """pypet's human-readable local time, e.g. ``2024_01_31_12h00m00s``."""
-    return datetime.datetime.fromtimestamp(timestamp).strftime(TIME_FORMAT)
-
-
-def format_runtime(start: float, finish: float) -> str:
-    """pypet's run time: ``str`` of the difference of the two local datetimes (``0:00:01.5``)."""
-    fromtimestamp = datetime.datetime.fromtimestamp
-    return str(fromtimestamp(finish) - fromtimestamp(start))
-
-
-def value_string(value: Any) -> str:
-    """A parameter's `value` column: ``repr`` of its value (pypet's ``f_val_to_str``)."""
-    try:
-        return repr(value)
-    except Exception:
-        return "No Evaluation possible (yet)!"
-
-
-def result_value_string(values: dict[str, Any]) -> str:
-    """A result's `value` column: ``key=repr(value)`` pairs, cut at 64 like pypet's Result."""
-    parts, length = [], 0
-    for key, value in values.items():
-        part = f"{key}={value!r}, "
-        parts.append(part)
-        length += len(part)
-        if length > VALUE_LENGTH:
-            break
-    text = "".join(parts)
-    if len(text) > VALUE_LENGTH:
-        return text[: VALUE_LENGTH - 3] + "..."
-    return text[:-2]
-
-
-def range_string(values: Iterable[Any]) -> str:
-    """An explored parameter's `range` column: reprs of the first values, comma separated."""
-    return ", ".join(repr(v) for v in itertools.islice(values, RANGE_LENGTH // 3 + 10))
-
-
-def parameter_summary(explored: Iterable[tuple[str, str, Any]]) -> str:
-    """A run's `parameter_summary` from (short name, full name, value) of explored parameters.
-
-    Follows pypet exactly, including its quirk of switching to the full name whenever the short
-    name already occurs anywhere in the summary so far.
-    """
-    summary = ""
-    for index, (name, full_name, value) in enumerate(explored):
-        if index > 0:
-            summary += ",   "
-        text = value_string(value)
-        if len(text) >= COMMENT_LENGTH:
-            text = text[: COMMENT_LENGTH - 3] + "..."
-        summary += (full_name if name in summary else name) + ": " + text
-    return summary
-
-
-def comment_digest(comment: str) -> bytes:
-    """The summary tables' `hexdigest`: SHA-1 of the UTF-8 comment."""
-    return hashlib.sha1(comment.encode(ENCODING)).hexdigest().encode(ENCODING)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +114,6 @@ RUNS_DESCRIPTION = {
 
 # Ours, beside pypet's `runs` (pypet ignores tables it does not know): where and how each run
 # ran. Row i is run i, like `runs`; runs that did not run have empty values.
-PROVENANCE_TABLE = "runs_provenance"
 PROVENANCE_DESCRIPTION = {
     "idx": tables.IntCol(pos=0),
     "name": tables.StringCol(NAME_LENGTH, pos=1),
@@ -261,16 +187,18 @@ class OverviewWriter:
         self.h5 = h5
         self.settings = settings
         self.filters = filters
-        self.group = h5.create_group(trajectory_group, "overview", title="overview")
+        self.group = h5.create_group(trajectory_group, OVERVIEW, title=OVERVIEW)
         self.enabled = enabled_tables(settings)
         self.tables: dict[str, tables.Table] = {}
         for name, wanted in self.enabled.items():
             if wanted:
                 rows = (expected_rows or {}).get(name, 0)
                 self.tables[name] = self._create(name, _leaf_description(name), rows or None)
-        self.runs = self._create("runs", RUNS_DESCRIPTION, (expected_rows or {}).get("runs"))
+        self.runs = self._create(
+            RUNS_TABLE, RUNS_DESCRIPTION, (expected_rows or {}).get(RUNS_TABLE)
+        )
         self.provenance = self._create(
-            PROVENANCE_TABLE, PROVENANCE_DESCRIPTION, (expected_rows or {}).get("runs")
+            PROVENANCE_TABLE, PROVENANCE_DESCRIPTION, (expected_rows or {}).get(RUNS_TABLE)
         )
         self._run_rows: list[RunRow] = []
         self._seen_comments: dict[str, set[bytes]] = {"results": set(), "derived_parameters": set()}
@@ -293,7 +221,7 @@ class OverviewWriter:
         self, name: str, timestamp: float, length: int, comment: str, python: str, version: str
     ) -> None:
         """The `info` table pypet checks on loading (`version` and `python` must match or force)."""
-        table = self._create("info", INFO_DESCRIPTION, length)
+        table = self._create(INFO_TABLE, INFO_DESCRIPTION, length)
         row = {
             "name": cut(name, LOCATION_LENGTH),
             "time": format_time(timestamp).encode(ENCODING),
@@ -307,7 +235,7 @@ class OverviewWriter:
 
     def write_hdf5_settings(self, encoding: str = "utf8", pandas_format: str = "fixed") -> None:
         """The `hdf5_settings` table pypet reads back its storage options from."""
-        table = self._create("hdf5_settings", _hdf5_settings_description(), None)
+        table = self._create(HDF5_SETTINGS_TABLE, _hdf5_settings_description(), None)
         settings = self.settings
         row: dict[str, Any] = {
             "complib": settings.complib.encode(ENCODING),
@@ -327,7 +255,7 @@ class OverviewWriter:
         """The `explorations` table: full names of the explored parameters (pypet sizes it 1.5x)."""
         longest = max((len(n.encode(ENCODING)) for n in full_names), default=0)
         column = tables.StringCol(int(longest * 1.5) if full_names else 1)
-        table = self.h5.create_table(self.group, "explorations", {"explorations": column})
+        table = self.h5.create_table(self.group, EXPLORATIONS_TABLE, {"explorations": column})
         if full_names:
             table.append([(n.encode(ENCODING),) for n in full_names])
 
@@ -388,10 +316,10 @@ class OverviewWriter:
 
     def add_failed_run(self, idx: int, name: str, exception: str, traceback: str) -> None:
         """A row of `failed_runs` (ours, not pypet's): why a run has `completed = 0`."""
-        table = self.tables.get("failed_runs")
+        table = self.tables.get(FAILED_RUNS_TABLE)
         if table is None:
-            table = self._create("failed_runs", FAILED_RUNS_DESCRIPTION, None)
-            self.tables["failed_runs"] = table
+            table = self._create(FAILED_RUNS_TABLE, FAILED_RUNS_DESCRIPTION, None)
+            self.tables[FAILED_RUNS_TABLE] = table
         row = {
             "idx": idx,
             "name": name.encode(ENCODING),
@@ -427,7 +355,7 @@ class OverviewWriter:
                 run.start,
                 run.finish,
                 runtime,
-                _truncate(run.parameter_summary, COMMENT_LENGTH),
+                truncate(run.parameter_summary, COMMENT_LENGTH),
                 run.environment_hexsha[:7].encode(ENCODING),
                 int(run.completed),
             )
@@ -438,15 +366,15 @@ class OverviewWriter:
             provenance[index] = (
                 run.idx,
                 name,
-                _cut_repeated(record.environment, NAME_LENGTH),
-                _cut_repeated(record.host, NAME_LENGTH),
+                cut_repeated(record.environment, NAME_LENGTH),
+                cut_repeated(record.host, NAME_LENGTH),
                 record.pid,
-                _cut_repeated(record.cluster_job_id, VALUE_LENGTH),
+                cut_repeated(record.cluster_job_id, VALUE_LENGTH),
                 record.attempt,
                 record.start,
                 record.finish,
                 runtime,
-                _cut_repeated(record.cluster_node, NAME_LENGTH),
+                cut_repeated(record.cluster_node, NAME_LENGTH),
             )
         self.runs.append(data)
         self.provenance.append(provenance)

@@ -151,10 +151,9 @@ class EnvironmentRecord:
 
     @property
     def name(self) -> str:
-        import time
+        from pypet_sm.hdf5.layout import environment_name
 
-        stamp = time.strftime("%Y_%m_%d_%Hh%Mm%Ss", time.localtime(self.timestamp))
-        return f"environment_{self.hexsha[:7]}_{stamp}"
+        return environment_name(self.hexsha, self.timestamp)
 
 
 @dataclass

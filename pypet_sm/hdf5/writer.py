@@ -14,178 +14,37 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import time
 import warnings
 from functools import partial
-from typing import Any
 
 import tables
 
+from pypet_sm.errors import HDF5Error
 from pypet_sm.hdf5 import records
-from pypet_sm.hdf5.overview import (
-    OverviewWriter,
-    RunRow,
-    enabled_tables,
-    format_runtime,
-    parameter_summary,
-    result_value_string,
-    value_string,
+from pypet_sm.hdf5.config_items import GROUP_COMMENTS, environment_config_items, hdf5_config_items
+from pypet_sm.hdf5.layout import (
+    COMMENT,
+    CONFIG,
+    DERIVED_PARAMETERS,
+    PARAMETERS,
+    RESULTS,
+    RUNS_TABLE,
+    run_group_path,
+    run_name,
 )
-from pypet_sm.hdf5.stacked import INDEX, StackedWriter
-from pypet_sm.hdf5.codec import ensure_group, store_parameter, store_result
+from pypet_sm.hdf5.leaf_store import ensure_group, store_parameter, store_result
+from pypet_sm.hdf5.overview import OverviewWriter, RunRow
+from pypet_sm.hdf5.overview_text import parameter_summary, result_value_string, value_string
+from pypet_sm.hdf5.run_scalars import RunScalarsWriter
+from pypet_sm.hdf5.stacked import StackedWriter
 
 PYPET_FORMAT_VERSION = "0.7.0"
-RUN_SET_SIZE = 1000  # runs per run set: pypet's make_set_name (GROUPSIZE)
-RUN_SET_NAME = "run_set_%05d"  # pypet's FORMATTED_SET_NAME
 PYTHON_VERSION = ".".join(str(part) for part in sys.version_info[:3])
-GIT_TIME_FORMAT = "%Y_%m_%d_%Hh%Mm%Ss"
-
-HDF5_COMMENTS = {
-    "purge_duplicate_comments": "Whether comments of results and derived parameters should only"
-    " be stored for the very first instance. Works only if the summary tables are active.",
-    "results_per_run": "Expected number of results per run,"
-    " a good guess can increase storage performance",
-    "derived_parameters_per_run": "Expected number of derived parameters per run,"
-    " a good guess can increase storage performance",
-    "complevel": "Compression Level (0 no compression to 9 highest compression)",
-    "complib": "Compression Algorithm",
-    "encoding": "Encoding for unicode characters",
-    "fletcher32": "Whether to use fletcher 32 checksum",
-    "shuffle": "Whether to use shuffle filtering.",
-    "pandas_format": "How to store pandas data frames, either 'fixed' ('f') or 'table' ('t').",
-}
-OVERVIEW_COMMENT = "Whether or not to have an overview table with that name"
-VERSION_COMMENT = (
-    "Particular version of a package or distribution used during experiment."
-    " N/A if package could not be imported."
-)
-# pypet's comments on the config.environment.<env>.* items it knows
-ENVIRONMENT_COMMENTS = {
-    "multiproc": "Whether or not to use multiprocessing.",
-    "ncores": "Number of processors in case of multiprocessing",
-    "wrap_mode": "Multiprocessing mode (if multiproc), i.e. whether to use QUEUE or LOCK or NONE"
-    " for thread/process safe storing",
-    "use_pool": "Whether to use a pool of processes or spawning individual processes for each run.",
-    "freeze_input": "If inputs to each run are static and are not mutated during each run,"
-    " can speed up pool running.",
-    "clean_up_runs": "Whether or not results should be removed after the completion of a single"
-    " run. You are not advised to set this to `False`. Only do it if you know what you are"
-    " doing.",
-    "resumable": "Whether or not resume files should be created."
-    " If yes, everything is handled by `dill`.",
-    "graceful_exit": "Whether or not to allow graceful handling of `SIGINT` (`CTRL+C`).",
-    "automatic_storing": "If trajectory should be stored automatically in the end.",
-    "script": "Name of the executed main script",
-    "start_timestamp": "Timestamp of starting of experiment (when the actual simulation was"
-    " started (either by calling `run`, `resume`, or `pipeline`).",
-    "finish_timestamp": "Timestamp of finishing of an experiment.",
-    "runtime": "Runtime of whole experiment.",
-    "resumed": "Added if a crashed trajectory was continued.",
-    "trajectory.name": "Name of trajectory",
-    "trajectory.timestamp": "Timestamp of trajectory",
-    "timestamp": "Timestamp of environment creation",
-    "hexsha": "SHA-1 identifier of the environment",
-    "snakemake.command_line": "The snakemake command line of this invocation",
-    "snakemake.cores": "Cores given to snakemake (--cores)",
-    "snakemake.executor": "Snakemake executor that ran the jobs (local, slurm, ...)",
-    "snakemake.profile": "Snakemake profiles given (--profile)",
-    "snakemake.workflow_profile": "Snakemake workflow profile used",
-}
-GIT_COMMENTS = {
-    "hexsha": "SHA-1 hash of commit",
-    "name_rev": "String describing the commits hex sha based on the closest Reference",
-    "committed_date": "Date of commit as unix epoch seconds",
-    "message": "The commit message",
-}
-GROUP_COMMENTS = {
-    "hdf5": "Settings for the standard HDF5 storage service",
-    "environment": "Settings for the different environments used to run the experiments",
-}
 
 
 def uses_run_sets(length: int, settings: records.StorageSettings) -> bool:
     """Whether a trajectory of `length` runs keeps its runs in run sets."""
     return length > settings.run_sets_above
-
-
-def run_group_path(run_name: str, idx: int = 0, run_sets: bool = False) -> list[str]:
-    """Groups below `results/` or `derived_parameters/` that hold one run's leaves.
-
-    ``["runs", "run_00000003"]``, or with run sets (see `uses_run_sets`) the run's bucket of
-    1,000 runs as pypet's ``$set`` wildcard names it: ``["runs", "run_set_00000",
-    "run_00000003"]`` -- what pypet writes for ``f_add_result("runs.$set.$.z", ...)``. pypet
-    registers every parent of run groups, so its `f_get_from_runs` and `traj.results.crun`
-    find the runs in either layout; so does `pypet_sm.analysis.load`.
-    """
-    if run_sets:
-        return ["runs", RUN_SET_NAME % (idx // RUN_SET_SIZE), run_name]
-    return ["runs", run_name]
-
-
-def hdf5_config_items(settings: records.StorageSettings) -> list[records.Parameter]:
-    """The `config.hdf5.*` items pypet's storage service adds (names relative to config)."""
-    items = [
-        records.Parameter(f"hdf5.overview.{name}", {"data": on}, OVERVIEW_COMMENT)
-        for name, on in enabled_tables(settings).items()
-    ]
-    values = {
-        "purge_duplicate_comments": settings.purge_duplicate_comments,
-        "results_per_run": settings.results_per_run,
-        "derived_parameters_per_run": settings.derived_parameters_per_run,
-        "complevel": settings.complevel,
-        "complib": settings.complib,
-        "encoding": "utf8",
-        "fletcher32": settings.fletcher32,
-        "shuffle": settings.shuffle,
-        "pandas_format": "fixed",
-    }
-    items += [
-        records.Parameter(f"hdf5.{name}", {"data": value}, HDF5_COMMENTS[name])
-        for name, value in values.items()
-    ]
-    return items
-
-
-def environment_config_items(
-    environment: records.EnvironmentRecord, trajectory_name: str, trajectory_timestamp: float
-) -> list[records.Parameter]:
-    """`config.environment.<env>.*`: settings, trajectory, timestamp, hexsha, versions; and
-    `config.git.commit_<sha7>_<time>.*` when git was used."""
-    values: dict[str, Any] = {k: v for k, v in environment.settings.items() if v is not None}
-    start = environment.timestamp  # the invocation's start, before any of its runs
-    finish = max(environment.finish_timestamp or start, start)
-    values.update(
-        {
-            "trajectory.name": trajectory_name,
-            "trajectory.timestamp": trajectory_timestamp,
-            "timestamp": environment.timestamp,
-            "start_timestamp": start,
-            "finish_timestamp": finish,
-            "runtime": format_runtime(start, finish),
-            "hexsha": environment.hexsha,
-        }
-    )
-    values.update({f"snakemake.{key}": str(value) for key, value in environment.invocation.items()})
-    prefix = f"environment.{environment.name}."
-    items = [
-        records.Parameter(prefix + key, {"data": value}, ENVIRONMENT_COMMENTS.get(key, ""))
-        for key, value in values.items()
-    ]
-    items += [
-        records.Parameter(f"{prefix}versions.{package}", {"data": version}, VERSION_COMMENT)
-        for package, version in environment.versions.items()
-    ]
-    if environment.git:  # named like pypet: commit_<sha7>_<commit time>
-        git = environment.git
-        stamp = time.localtime(git.get("committed_date", environment.timestamp))
-        sha = str(git.get("hexsha", environment.hexsha))[:7]
-        commit = f"git.commit_{sha}_{time.strftime(GIT_TIME_FORMAT, stamp)}."
-        items += [
-            records.Parameter(commit + key, {"data": value}, GIT_COMMENTS.get(key, ""))
-            for key, value in git.items()
-            if value is not None
-        ]
-    return items
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -217,7 +76,7 @@ class _Writer:
         self.filters = h5.filters
         self.root = h5.create_group("/", record.name, title=record.name)
         if record.comment:
-            self.root._v_attrs.SRVC_INIT_COMMENT = record.comment
+            setattr(self.root._v_attrs, COMMENT, record.comment)
         self.explored = _exploration_order(record)
         self.default_hexsha = record.environments[-1].hexsha if record.environments else "N/A"
         self.branches: dict[str, tables.Group] = {}
@@ -234,14 +93,15 @@ class _Writer:
             "explored_parameters_overview": len(self.explored),
             "derived_parameters_overview": settings.derived_parameters_per_run * length,
             "results_overview": settings.results_per_run * length,
-            "runs": length,
+            RUNS_TABLE: length,
         }
         self.overview = OverviewWriter(h5, self.root, settings, self.filters, expected)
-        self.stacked = self.index = None
+        self.stacked: StackedWriter | None = None
+        self.index: RunScalarsWriter | None = None
         if settings.layout == "stacked":
             self.stacked = StackedWriter(h5, self.root, length, self.filters)
         else:
-            self.index = StackedWriter(h5, self.root, length, self.filters, INDEX, True)
+            self.index = RunScalarsWriter(h5, self.root, length, self.filters)
 
     def branch(self, name: str) -> tables.Group:
         if name not in self.branches:
@@ -260,25 +120,25 @@ class _Writer:
             PYPET_FORMAT_VERSION,
         )
         overview.write_hdf5_settings()
-        overview.write_explorations([f"parameters.{p.name}" for p in self.explored])
-        config = self.branch("config")
+        overview.write_explorations([f"{PARAMETERS}.{p.name}" for p in self.explored])
+        config = self.branch(CONFIG)
         for item in self.config:
             parent, leaf = _split(item.name)
             store_parameter(self.h5, ensure_group(self.h5, config, parent), item, self.filters)
-            location = "config." + parent if parent else "config"
+            location = f"{CONFIG}.{parent}" if parent else CONFIG
             value = item.values["data"]
             overview.add_leaf(
                 "config_overview", location, leaf, partial(value_string, value), item.comment
             )
         for name, comment in GROUP_COMMENTS.items():
             if name in config:
-                config._f_get_child(name)._v_attrs.SRVC_INIT_COMMENT = comment
-        parameters = self.branch("parameters")
+                setattr(config._f_get_child(name)._v_attrs, COMMENT, comment)
+        parameters = self.branch(PARAMETERS)
         for item in record.parameters:
             parent, leaf = _split(item.name)
             group = ensure_group(self.h5, parameters, parent)
             store_parameter(self.h5, group, item, self.filters)
-            location = "parameters." + parent if parent else "parameters"
+            location = f"{PARAMETERS}.{parent}" if parent else PARAMETERS
             value = item.values["data"]
             overview.add_leaf(
                 "parameters_overview", location, leaf, partial(value_string, value), item.comment
@@ -339,19 +199,19 @@ class _Writer:
 
     def _summary(self, idx: int) -> str:
         explored = (
-            (_split(p.name)[1], f"parameters.{p.name}", p.explored[idx]) for p in self.explored
+            (_split(p.name)[1], f"{PARAMETERS}.{p.name}", p.explored[idx]) for p in self.explored
         )
         return parameter_summary(explored)
 
     def _placeholder(self, idx: int) -> RunRow:
         # a run that never reported back, shown like pypet shows runs that did not run
-        return RunRow(idx, f"run_{idx:08d}", 0.0, 0.0, self._summary(idx), "N/A", False)
+        return RunRow(idx, run_name(idx), 0.0, 0.0, self._summary(idx), "N/A", False)
 
     def _write_run_items(self, run: records.RunRecord) -> None:
         path = run_group_path(run.name, run.idx, self.run_sets)
         for branch, items in (
-            ("derived_parameters", run.derived_parameters),
-            ("results", run.results),
+            (DERIVED_PARAMETERS, run.derived_parameters),
+            (RESULTS, run.results),
         ):
             groups: dict[str, tables.Group] = {}  # intermediate groups of dotted names
             for item in items:
@@ -383,7 +243,7 @@ class _Writer:
 
     @staticmethod
     def _value_string(branch: str, item: records.Item):
-        if branch == "results":
+        if branch == RESULTS:
             return partial(result_value_string, item.values)
         return partial(value_string, item.values["data"])
 
@@ -391,7 +251,7 @@ class _Writer:
         overview = self.overview
         value = self._value_string(branch, item)
         comment = overview.comment_to_store(branch, location, leaf, value, item.comment)
-        if branch == "results":
+        if branch == RESULTS:
             store_result(self.h5, group, item, self.filters, comment)
         elif (comment or "") == item.comment:
             store_parameter(self.h5, group, item, self.filters)
@@ -409,10 +269,18 @@ def write_trajectory(path: str | os.PathLike, record: records.TrajectoryRecord) 
         shuffle=settings.shuffle,
         fletcher32=settings.fletcher32,
     )
-    with warnings.catch_warnings():
-        # user names like "run-1" are fine for pypet but not Python identifiers
-        warnings.simplefilter("ignore", tables.NaturalNameWarning)
-        with tables.open_file(path, "w", title=record.file_title, filters=filters) as h5:
-            writer = _Writer(h5, record)
-            writer.write_head()
-            writer.write_runs(record.runs)
+    try:
+        with warnings.catch_warnings():
+            # user names like "run-1" are fine for pypet but not Python identifiers
+            warnings.simplefilter("ignore", tables.NaturalNameWarning)
+            with tables.open_file(path, "w", title=record.file_title, filters=filters) as h5:
+                writer = _Writer(h5, record)
+                writer.write_head()
+                writer.write_runs(record.runs)
+    except tables.HDF5ExtError as error:  # callers need not know PyTables to catch it
+        raise HDF5Error(str(error)) from error
+
+
+def library_version() -> str:
+    """The version of the HDF5 library that writes and reads the files."""
+    return tables.hdf5_version

@@ -23,6 +23,7 @@ from pypet_sm.errors import FragmentError, PypetSmError
 from pypet_sm.execute import cleanup, fragment
 from pypet_sm.execute import manifest as manifests
 from pypet_sm.execute.plan import Plan, run_name
+from pypet_sm.hdf5.layout import FAILED_RUNS_PATH
 from pypet_sm.hdf5.records import Item, Parameter, RunRecord, TrajectoryRecord
 from pypet_sm.provenance import environment
 
@@ -93,9 +94,10 @@ def _check_fragments(plan: Plan, paths: list[Path]) -> dict[str, float | None]:
         shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
         logger.warning(
             "%d runs failed (%s): merged with completed = 0, their errors in "
-            "overview/failed_runs; the next snakemake invocation computes them again",
+            "%s; the next snakemake invocation computes them again",
             len(failed),
             shown,
+            FAILED_RUNS_PATH,
         )
     return environments
 
@@ -154,7 +156,7 @@ class WriteError(PypetSmError):
 def _read_back(path: Path, plan: Plan) -> None:
     """Check the written file before it replaces the previous one: HDF5 does not always
     report a failed write (at a file size limit it stops at the limit and says nothing)."""
-    import tables
+    from pypet_sm.hdf5.reader import TrajectoryFile
 
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
     stat = path.stat()
@@ -173,8 +175,8 @@ def _read_back(path: Path, plan: Plan) -> None:
                 f"written, {free / 2**20:.1f} MB are free",
             )
     try:
-        with tables.open_file(str(path), "r") as h5:
-            runs = h5.get_node(f"/{plan.settings.name}/overview/runs").nrows
+        with TrajectoryFile(path) as stored:
+            runs = stored.trajectory(plan.settings.name).runs_count()
     except Exception as error:
         raise OSError(errno.EIO, f"the written file cannot be read back: {error}") from None
     if runs != len(plan):
@@ -233,8 +235,6 @@ def target_lock(output: Path) -> Iterator[None]:
 def merge(plan: Plan, output: str | Path) -> Path:
     """Write the trajectory file of `plan` to `output` atomically, then the merge record
     (`validate.merge_record`, the merge rule's output)."""
-    import tables
-
     from pypet_sm.hdf5.writer import write_trajectory
 
     started = time.perf_counter()
@@ -248,7 +248,7 @@ def merge(plan: Plan, output: str | Path) -> Path:
             with atomic_path(output) as tmp:
                 write_trajectory(tmp, record)
                 _read_back(tmp, plan)
-        except (OSError, tables.HDF5ExtError) as error:
+        except OSError as error:  # the writer gives HDF5's own errors as errors.HDF5Error
             raise WriteError(_write_failure(output, error)) from None
         validate.record_written(plan.settings.trajectory_state, output)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB

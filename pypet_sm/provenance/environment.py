@@ -50,9 +50,9 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[package] = "not installed"
     try:
-        import tables
+        from pypet_sm.hdf5.writer import library_version
 
-        found["hdf5"] = tables.hdf5_version
+        found["hdf5"] = library_version()
     except ImportError:
         found["hdf5"] = "not installed"
     found["platform"] = platform.platform()

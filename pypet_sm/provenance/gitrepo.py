@@ -10,17 +10,16 @@ many run jobs there are and wherever they run.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pypet_sm.errors import ConfigError
+from pypet_sm.hdf5.layout import local_time
 
 if TYPE_CHECKING:  # GitPython is imported only when git integration is on
     import git
 
 FIELD = "git.repository"
-TIME_FORMAT = "%Y_%m_%d_%Hh%Mm%Ss"
 SHOWN_FILES = 20
 
 
@@ -74,7 +73,7 @@ def changed_files(repo: git.Repo) -> list[str]:
 def message(text: str, trajectory: str, timestamp: float, comment: str = "") -> str:
     """`text` augmented like pypet's, plus the environment: it is named after this commit
     (environment_<sha7 of this commit>_<time>), so the message can only give its time."""
-    stamp = time.strftime(TIME_FORMAT, time.localtime(timestamp))
+    stamp = local_time(timestamp)
     prefix = f"{text} -- " if text else ""
     remark = f", Comment: `{comment}`" if comment else ""
     return (

@@ -86,9 +86,10 @@ KNOWN = [
     ),
     Known(
         r"^overview run_scalars: only in ours|^tree /overview/run_scalars\b",
-        "overview/run_scalars is our index of the runs' scalar results (pypet_sm.hdf5.stacked): "
-        "one array per item, so f_get_from_runs and runs_table need not open a group per "
-        "run; pypet skips the overview group when it loads a trajectory, so it never sees it",
+        "overview/run_scalars is our index of the runs' scalar results "
+        "(pypet_sm.hdf5.run_scalars): one array per item, so f_get_from_runs and runs_table "
+        "need not open a group per run; pypet skips the overview group when it loads a "
+        "trajectory, so it never sees it",
     ),
     Known(
         r"^(overview|tree) \S*runs_provenance\b",

@@ -1,0 +1,194 @@
+"""Questions across the runs of a loaded trajectory: which runs have these parameter values
+(`f_find_idx`, `runs_where`), an item of every run (`f_get_from_runs`) and the runs table.
+
+A mixin of `load.LoadedTrajectory`: values across runs come from one array per item (the
+stacked layout or the run scalars index) where the file has it, else run group by run group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pypet_sm.analysis.tree import LoadError
+from pypet_sm.define.naming import Leaf, NamingError
+from pypet_sm.hdf5 import layout
+from pypet_sm.hdf5.reader import PROVENANCE_COLUMNS
+
+if TYPE_CHECKING:
+    from pypet_sm.define.naming import Group
+    from pypet_sm.hdf5._stacks import StackReader
+    from pypet_sm.hdf5.reader import StoredTrajectory
+
+
+class RunQueries:
+    """The queries of `LoadedTrajectory` (see the module docstring)."""
+
+    if TYPE_CHECKING:  # what LoadedTrajectory provides
+        v_name: str
+        _stored: StoredTrajectory
+        _columns: StackReader
+        _explored: list[Leaf]
+        _run_names: list[str]
+
+        def __len__(self) -> int: ...
+        def f_get(self, name: str, fast_access: bool = False) -> Any: ...
+        def f_get_run_names(self) -> list[str]: ...
+        def first_run_results(self) -> list[tuple[str, Leaf]]: ...
+        def _index(self, name_or_idx: int | str) -> int: ...
+        def _item_path(self, name: str) -> tuple[str, str]: ...
+        def _run_group(self, branch: str, run: str) -> Group | None: ...
+        def _read_provenance(self) -> np.ndarray | None: ...
+
+    def _parameter(self, name: str) -> Leaf:
+        try:
+            node = self.f_get(name)
+        except NamingError as error:
+            raise LoadError(f"{self.v_name} has no parameter {name!r}: {error}") from None
+        if not isinstance(node, Leaf) or node.v_full_name.partition(".")[0] not in (
+            layout.PARAMETERS,
+            layout.CONFIG,
+        ):
+            raise LoadError(f"{name!r} is not a parameter of {self.v_name}")
+        return node
+
+    def f_find_idx(self, name_list: str | list[str], predicate) -> Iterator[int]:
+        """Indices of the runs whose parameters make `predicate` true, as pypet's:
+        `traj.f_find_idx(['x', 'y'], lambda x, y: x > 1 and y < 3)`. The predicate gets the
+        values of the named parameters in the order named (a parameter that is not explored
+        gives its value in every run); a generator, in run order."""
+        if isinstance(name_list, str):
+            name_list = [name_list]
+        columns = []
+        for name in name_list:
+            leaf = self._parameter(name)
+            if leaf.explored is not None:
+                columns.append(leaf.explored)
+            else:
+                columns.append([leaf.f_get()] * len(self))
+        for idx, hit in enumerate(map(predicate, *columns)):
+            if hit:
+                yield idx
+
+    def runs_where(self, **values: Any) -> list[int]:
+        """Indices of the runs whose explored parameters have exactly these values:
+        `traj.runs_where(x=2.0, y=10)` (short names) or, for names with dots,
+        `traj.runs_where(**{"neuron.I": 0.5})`. Values compare with `==` (floats exactly)."""
+        names = list(values)
+        leaves = [self._parameter(name) for name in names]
+        for name, leaf in zip(names, leaves, strict=True):
+            if leaf.explored is None:
+                raise LoadError(f"{name!r} ({leaf.v_full_name}) is not explored in {self.v_name}")
+        wanted = [values[name] for name in names]
+
+        def matches(*found: Any) -> bool:
+            return all(bool(a == b) for a, b in zip(found, wanted, strict=True))
+
+        return list(self.f_find_idx([leaf.v_full_name for leaf in leaves], matches))
+
+    def _run_subset(self, runs: Any) -> set[int]:
+        if isinstance(runs, (int, str, np.integer)):
+            runs = [runs]
+        return {self._index(run if isinstance(run, str) else int(run)) for run in runs}
+
+    def f_get_from_runs(
+        self,
+        name: str,
+        fast_access: bool = True,
+        use_indices: bool = False,
+        runs: Any = None,
+    ) -> dict[Any, Any]:
+        """Run name (or index) -> the item `name` of that run, in run order; runs without it
+        are left out, as in pypet. `runs`: only these runs (indices or names, e.g. from
+        `f_find_idx` or `runs_where`)."""
+        if runs is not None:
+            subset = self._run_subset(runs)
+            found = self.f_get_from_runs(name, fast_access, use_indices=True)
+            names = self._run_names
+            return {
+                (idx if use_indices else names[idx]): value
+                for idx, value in found.items()
+                if idx in subset
+            }
+        branch, path = self._item_path(name)
+        if fast_access and (branch, path) in self._columns.stacks:
+            try:
+                column = self._columns.column(branch, path)
+            except KeyError:  # several values: the items themselves, run by run
+                pass
+            else:
+                return self._with_stored(branch, path, column, use_indices)
+        found: dict[Any, Any] = {}
+        for idx, run in enumerate(self.f_get_run_names()):
+            group = self._run_group(branch, run)
+            if group is None:
+                continue
+            try:
+                found[idx if use_indices else run] = group.f_get(path, fast_access=fast_access)
+            except NamingError:
+                continue
+        return found
+
+    def _with_stored(
+        self, branch: str, path: str, column: dict[int, Any], use_indices: bool
+    ) -> dict[Any, Any]:
+        """A stacked column plus the runs whose value went to pypet's layout, in run order."""
+        names = self._run_names
+        if len(column) < len(names) and self._stored.runs_group(branch) is not None:
+            for idx in set(range(len(names))) - set(column):
+                group = self._run_group(branch, names[idx])
+                if group is None:  # a run that stored nothing (failed, or not run)
+                    continue
+                try:
+                    column[idx] = group.f_get(path, True)
+                except NamingError:
+                    continue
+        ordered = sorted(column.items())
+        if use_indices:
+            return dict(ordered)
+        return {names[idx]: value for idx, value in ordered}
+
+    def runs_table(self, results: list[str] | None = None, provenance: bool = False):
+        """One row per run: idx, name, explored parameters, scalar results.
+
+        A pandas DataFrame when pandas is installed, else a numpy structured array. Without
+        `results`, every result holding a single scalar in the first completed run is a column.
+        `provenance=True` adds where and how each run ran: environment, host, pid,
+        cluster_job_id, attempt, start, finish (POSIX timestamps), runtime and cluster_node.
+        """
+        names = self.f_get_run_names()
+        columns: dict[str, Any] = {"idx": np.arange(len(names)), "name": np.array(names)}
+        if provenance:
+            table = self._read_provenance()
+            if table is None:
+                raise LoadError(f"{self.v_name} has no {layout.PROVENANCE_PATH} table")
+            for column in PROVENANCE_COLUMNS:
+                if column not in table.dtype.names:  # written before the column existed
+                    columns[column] = np.full(len(names), "")
+                    continue
+                values = table[column]
+                columns[column] = (
+                    np.char.decode(values, "utf-8") if values.dtype.kind == "S" else values
+                )
+        for leaf in self._explored:
+            columns[leaf.v_full_name.partition(".")[2]] = leaf.explored
+        for result in results if results is not None else self._scalar_results():
+            by_run = self.f_get_from_runs(result, use_indices=True)
+            column = [by_run.get(i) for i in range(len(names))]
+            columns[result] = column
+        try:
+            import pandas
+        except ImportError:
+            arrays = [np.asarray(values) for values in columns.values()]
+            return np.rec.fromarrays(arrays, names=list(columns))
+        return pandas.DataFrame(columns)
+
+    def _scalar_results(self) -> list[str]:
+        return [
+            name
+            for name, leaf in self.first_run_results()
+            if leaf.main_key is not None
+            and isinstance(leaf.fast(), (bool, int, float, complex, str, np.generic))
+        ]

@@ -1,0 +1,143 @@
+"""The natural-naming tree of a stored trajectory, built from the file through
+`pypet_sm.hdf5.reader`: groups outside single runs are read at once (they are small), run
+groups when first touched. Also: which user classes the leaves are loaded into."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from pypet_sm.define import classes
+from pypet_sm.define.naming import Group, Leaf
+from pypet_sm.errors import PypetSmError
+from pypet_sm.hdf5 import layout
+from pypet_sm.hdf5.reader import StoredGroup, run_locations
+
+if TYPE_CHECKING:
+    from pypet_sm.analysis.load import LoadedTrajectory
+
+logger = logging.getLogger("pypet_sm.analysis.load")
+
+
+class LoadError(PypetSmError):
+    """A file that is not a readable trajectory file, or a name it does not contain."""
+
+
+def make_leaf(stored: StoredGroup, full_name: str, known: dict[str, type]) -> Leaf:
+    parameter = full_name.partition(".")[0] in layout.PARAMETER_BRANCHES
+    loaded = stored.load_leaf(parameter=parameter)
+    try:
+        return classes.make_leaf(
+            full_name, loaded.values, loaded.comment, loaded.class_name, loaded.explored, known
+        )
+    except Exception as error:  # the user's _load failed: say which leaf
+        raise LoadError(f"{full_name}: {loaded.class_name}._load failed: {error}") from error
+
+
+def children_of(
+    stored: StoredGroup, full_name: str, known: dict[str, type]
+) -> dict[str, Group | Leaf]:
+    """Build the children of a stored group; run groups (possibly bucketed) stay lazy."""
+    children: dict[str, Group | Leaf] = {}
+    for name, node in stored.groups():
+        child_name = f"{full_name}.{name}" if full_name else name
+        if node.is_leaf():
+            children[name] = make_leaf(node, child_name, known)
+        elif name == layout.RUNS_GROUP:
+            children[name] = Group(child_name, loader=partial(runs_of, node, known))
+        elif name.startswith(layout.RUN_PREFIX):
+            children[name] = lazy(stored, name, child_name, known)
+        else:
+            # groups outside single runs are small: read them at once, so short names work
+            group = Group(child_name)
+            group._children.update(children_of(node, child_name, known))
+            children[name] = group
+    return children
+
+
+def runs_of(runs: StoredGroup, known: dict[str, type], group: Group) -> dict[str, Group | Leaf]:
+    """The lazy run groups below `runs`, looking through pypet's run sets of 1,000 runs.
+
+    Only names are listed: opening the 100,000 run groups of a large trajectory would take
+    seconds.
+    """
+    return {
+        run: lazy(parent, run, f"{group.v_full_name}.{run}", known)
+        for run, parent in run_locations(runs)
+    }
+
+
+def lazy(parent: StoredGroup, name: str, full_name: str, known: dict[str, type]) -> Group:
+    """The stored group `name` of `parent`, opened and read when first touched."""
+
+    def load(group: Group) -> dict[str, Group | Leaf]:
+        stored = parent.child(name)
+        if stored is None:  # listed a moment ago: the file changed under us
+            raise LoadError(f"{full_name} is no longer a group of the file")
+        return children_of(stored, group.v_full_name, known)
+
+    return Group(full_name, loader=load)
+
+
+def _recorded_classes(root: StoredGroup) -> list[str]:
+    """`module:Class` specs the environments that wrote the file listed (newest last)."""
+    specs: list[str] = []
+    environments = root.path(layout.CONFIG, "environment")
+    if environments is None:
+        return specs
+    for _, environment in environments.groups():
+        node = environment.child("dynamically_imported_classes")
+        if node is None or not node.is_leaf():
+            continue
+        try:
+            listed = json.loads(node.load_leaf(parameter=True).values["data"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        specs += [spec for spec in listed if isinstance(spec, str) and spec not in specs]
+    return specs
+
+
+def known_classes(root: StoredGroup, dynamic_imports: list[Any] | None) -> dict[str, type]:
+    """The classes to load the user's leaves into: `dynamic_imports` (classes or
+    'module:Class' / 'module.Class' strings), then those the file's environments listed that
+    can be imported here. A leaf of a class found in neither is a plain Leaf that keeps the
+    class name (`v_class_name`) and the stored values."""
+    try:
+        known = classes.import_classes(list(dynamic_imports or []), "dynamic_imports")
+    except PypetSmError as error:
+        raise LoadError(str(error)) from None
+    for spec in _recorded_classes(root):
+        try:
+            found = classes.import_classes([spec])
+        except PypetSmError as error:
+            logger.info("class %s recorded in the file is not available: %s", spec, error)
+            continue
+        for name, cls in found.items():
+            known.setdefault(name, cls)  # dynamic_imports first
+    return known
+
+
+class RunBranch(Group):
+    """`traj.results` / `traj.derived_parameters`: `.crun` is the current run's group there,
+    as in pypet (`traj.results.crun.z`, `traj.dpar.crun.n`)."""
+
+    def __init__(self, group: Group, trajectory: LoadedTrajectory) -> None:
+        super().__init__(group.v_full_name)
+        object.__setattr__(self, "_children_dict", group._children)
+        object.__setattr__(self, "_trajectory", trajectory)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "crun":
+            return self._trajectory._current_run(self.v_full_name)
+        return super().__getattr__(name)
+
+
+def leaves_below(group: Group) -> list[tuple[str, Leaf]]:
+    """(name relative to `group`, leaf) of every leaf below it, sorted by name."""
+    prefix = len(group.v_full_name) + 1
+    return sorted(
+        ((leaf.v_full_name[prefix:], leaf) for leaf in group.f_iter_leaves()),
+        key=lambda item: item[0],
+    )
