@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import tables
 
-from pypet_sm.define import classes
+from pypet_sm.define import classes, value_types
 from pypet_sm.define.naming import Group, Leaf, NamingError
 from pypet_sm.errors import PypetSmError
 from pypet_sm.hdf5.codec import load_leaf
@@ -574,8 +574,7 @@ class LoadedTrajectory(Group):
         return [
             name
             for name, leaf in self.first_run_results()
-            if leaf.main_key is not None
-            and isinstance(leaf.fast(), (bool, int, float, complex, str, np.generic))
+            if leaf.main_key is not None and value_types.is_runs_table_scalar(leaf.fast())
         ]
 
     def run_leaves(self, branch: str, run: str) -> list[tuple[str, Leaf]]:

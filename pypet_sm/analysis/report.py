@@ -32,6 +32,7 @@ import numpy as np
 
 from pypet_sm import atomic
 from pypet_sm.analysis.load import LoadedTrajectory, load_trajectory
+from pypet_sm.define import value_types
 from pypet_sm.execute import failures
 
 CAPTIONS = "captions.json"
@@ -75,9 +76,7 @@ def _key(value: Any) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
+    return value_types.is_number(value)
 
 
 def _label(value: Any) -> str:
@@ -161,7 +160,7 @@ class Result:
 
 
 def _real_scalar(value: Any) -> bool:
-    return isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating))
+    return value_types.is_real(value)
 
 
 def scalar_results(traj: LoadedTrajectory) -> tuple[list[Result], list[tuple[str, str]]]:
