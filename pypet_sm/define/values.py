@@ -116,7 +116,10 @@ def canonical(value: Any) -> bytes:
     value's type is a change of the point.
     """
     if isinstance(value, np.ndarray):
-        return b"A" + value.dtype.str.encode() + repr(value.shape).encode() + value.tobytes()
+        head = b"A" + value.dtype.str.encode() + repr(value.shape).encode()
+        if value.dtype.hasobject:  # tobytes() of objects gives their addresses: the elements
+            return head + b"(" + b",".join(map(canonical, value.flat)) + b")"
+        return head + value.tobytes()
     if isinstance(value, (list, tuple)):
         tag = b"L" if isinstance(value, list) else b"T"
         return tag + str(len(value)).encode() + b"(" + b",".join(map(canonical, value)) + b")"
