@@ -24,7 +24,6 @@ float16 or longdouble scalar is pickled in both layouts and comes back as the sa
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -96,12 +95,20 @@ NUMPY_CONFIG_TYPES: dict[str, type] = {
 _NOT_A_SCALAR = ScalarKind("", None, False, False, False, False, False)
 
 
-@cache
+_KINDS: dict[type, ScalarKind | None] = dict(SCALARS)  # every type asked about so far
+
+
 def scalar_kind(kind: type) -> ScalarKind | None:
     """The row of `kind`; a subclass of a listed type (an IntEnum, say) is what its base is,
     but never stored natively (pypet tests exact types); None: not a scalar."""
-    if kind in SCALARS:
-        return SCALARS[kind]
+    try:
+        return _KINDS[kind]
+    except KeyError:
+        _KINDS[kind] = found = _classify(kind)
+        return found
+
+
+def _classify(kind: type) -> ScalarKind | None:
     for base in kind.__mro__[1:]:
         if base in SCALARS:
             return replace(SCALARS[base], pypet_name=None, stacks=False)
