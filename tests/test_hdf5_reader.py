@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from pypet_sm.hdf5.reader import TrajectoryFile, is_hdf5_file, run_locations
 
 import pypet_sm
 from pypet_sm.analysis.load import LoadError
 from pypet_sm.errors import HDF5Error
 from pypet_sm.hdf5 import layout, records
+from pypet_sm.hdf5.reader import TrajectoryFile, is_hdf5_file, run_locations
 from pypet_sm.hdf5.writer import write_trajectory
 
 PACKAGE = Path(pypet_sm.__file__).parent

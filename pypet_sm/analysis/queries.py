@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pypet_sm.analysis.tree import LoadError
+from pypet_sm.define import value_types
 from pypet_sm.define.naming import Leaf, NamingError
 from pypet_sm.hdf5 import layout
 from pypet_sm.hdf5.reader import PROVENANCE_COLUMNS
@@ -189,6 +190,5 @@ class RunQueries:
         return [
             name
             for name, leaf in self.first_run_results()
-            if leaf.main_key is not None
-            and isinstance(leaf.fast(), (bool, int, float, complex, str, np.generic))
+            if leaf.main_key is not None and value_types.is_runs_table_scalar(leaf.fast())
         ]

@@ -155,8 +155,7 @@ def stored_values(leaf: Leaf) -> dict[str, Any]:
 def check_storable(class_name: str, values: dict[str, Any], parameter: bool) -> None:
     """The user's classes are written like pypet's Parameter or Result, never pickled: their
     values must fit (pypet could not load a pickle into the user's class)."""
-    from pypet_sm.hdf5 import records
-    from pypet_sm.hdf5.codec import parameter_class_name, result_class_name
+    from pypet_sm.define import value_types
 
     if parameter:
         if set(values) != {"data"}:
@@ -164,9 +163,9 @@ def check_storable(class_name: str, values: dict[str, Any], parameter: bool) -> 
                 f"{class_name}: a parameter class stores one value under 'data', "
                 f"got {sorted(values)}"
             )
-        plain = parameter_class_name(records.Item("x", values)) == "Parameter"
+        plain = value_types.parameter_class(values["data"], None, None) == "Parameter"
     else:
-        plain = result_class_name(records.Item("x", values)) == "Result"
+        plain = value_types.result_class(values, None) == "Result"
     if not plain:
         base = "Parameter" if parameter else "Result"
         raise TypeError(

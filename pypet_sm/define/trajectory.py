@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pypet_sm.define import classes
-from pypet_sm.define import values as value_types
+from pypet_sm.define import classes, value_types, values
 from pypet_sm.define.classes import Parameter
 from pypet_sm.define.naming import Leaf, NamingError, check_natural_name
 from pypet_sm.define.view import TrajectoryView
@@ -82,7 +81,7 @@ class Trajectory(TrajectoryView):
             value = stored["data"]
         if class_name != "PickleParameter":
             try:
-                value_types.check_parameter_value(value)
+                values.check_parameter_value(value)
             except ValueError as error:
                 raise TrajectoryError(
                     f"parameter {name!r}: {error}; use PickleParameter for other objects"
@@ -139,9 +138,9 @@ class Trajectory(TrajectoryView):
             if not isinstance(run_values, (list, tuple)):
                 raise TrajectoryError(f"explored values of {name!r} must be a list")
             default = leaf.values["data"]
-            if {type(value) for value in run_values} == {type(default)} and not isinstance(
-                default, (np.ndarray, np.generic)
-            ):
+            if {type(value) for value in run_values} == {
+                type(default)
+            } and not value_types.needs_conversion(default):
                 ranges[leaf.v_full_name] = list(run_values)  # all of the default's type already
             else:
                 ranges[leaf.v_full_name] = [
@@ -171,14 +170,7 @@ class Trajectory(TrajectoryView):
         default = leaf.values["data"]
         if leaf.v_class_name == "PickleParameter":
             return value
-        if isinstance(default, float) and type(value) is int:
-            return float(value)
-        if isinstance(default, tuple) and isinstance(value, list):
-            value = tuple(value)
-        if isinstance(default, np.ndarray) and isinstance(value, (list, tuple)):
-            value = np.asarray(value, dtype=default.dtype)
-        if isinstance(default, np.generic) and not isinstance(value, np.generic):
-            value = type(default)(value)
+        value = value_types.as_type_of(default, value)
         if not value_types.same_kind(default, value):
             raise TrajectoryError(
                 f"{leaf.v_full_name}: explored value {value!r} (position {position}) is a "

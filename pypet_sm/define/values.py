@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-SCALAR_TYPES = (bool, int, float, complex, str, bytes)
+from pypet_sm.define import value_types
+
+SCALAR_TYPES = value_types.PYTHON_SCALARS
 CONFIG_TYPES = ("bool", "int", "float", "complex", "str", "bytes", "list", "tuple", "array")
 
 
@@ -76,9 +78,10 @@ def convert(value: Any, kind: str | None, dtype: str | None = None) -> Any:
         except (TypeError, ValueError) as error:
             raise ValueTypeError(f"expected an array of {dtype or 'numbers'}: {error}") from None
     if hasattr(np, kind) and isinstance(getattr(np, kind), type) and kind not in CONFIG_TYPES:
-        numpy_type = getattr(np, kind)
-        if not issubclass(numpy_type, np.generic):
-            raise ValueTypeError(f"unknown type {kind!r}")
+        numpy_type = getattr(np, kind)  # a table name or a numpy alias of one (double, half)
+        if numpy_type not in value_types.SCALARS:
+            known = ", ".join(value_types.NUMPY_CONFIG_TYPES)
+            raise ValueTypeError(f"unknown type {kind!r}; numpy scalar types are {known}")
         try:
             return numpy_type(value)
         except (TypeError, ValueError) as error:
@@ -88,7 +91,7 @@ def convert(value: Any, kind: str | None, dtype: str | None = None) -> Any:
 
 def check_scalar(value: Any) -> Any:
     """Accept the scalar types a parameter may hold; reject anything else with a clear error."""
-    if isinstance(value, (*SCALAR_TYPES, np.generic)):
+    if value_types.is_parameter_scalar(value):
         return value
     raise ValueTypeError(
         f"expected a bool, int, float, complex, str or bytes, got {type(value).__name__} {value!r}"
@@ -106,17 +109,6 @@ def check_parameter_value(value: Any) -> Any:
     return check_scalar(value)
 
 
-def same_kind(default: Any, value: Any) -> bool:
-    """Whether an explored value has the default's type, as pypet requires."""
-    if isinstance(default, np.ndarray):
-        return isinstance(value, np.ndarray) and value.dtype.kind == default.dtype.kind
-    if isinstance(default, bool) or isinstance(value, bool):
-        return type(default) is type(value)
-    if isinstance(default, (int, float)) and isinstance(value, (int, float)):
-        return type(default) is type(value) or (isinstance(default, float) and type(value) is int)
-    return type(default) is type(value)
-
-
 def canonical(value: Any) -> bytes:
     """A byte string that identifies `value` and its type exactly (for point keys).
 
@@ -124,7 +116,10 @@ def canonical(value: Any) -> bytes:
     value's type is a change of the point.
     """
     if isinstance(value, np.ndarray):
-        return b"A" + value.dtype.str.encode() + repr(value.shape).encode() + value.tobytes()
+        head = b"A" + value.dtype.str.encode() + repr(value.shape).encode()
+        if value.dtype.hasobject:  # tobytes() of objects gives their addresses: the elements
+            return head + b"(" + b",".join(map(canonical, value.flat)) + b")"
+        return head + value.tobytes()
     if isinstance(value, (list, tuple)):
         tag = b"L" if isinstance(value, list) else b"T"
         return tag + str(len(value)).encode() + b"(" + b",".join(map(canonical, value)) + b")"

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from pypet_sm import atomic
-from pypet_sm.define import classes
-from pypet_sm.define import values as value_types
+from pypet_sm.define import classes, value_types
 from pypet_sm.define.config import import_object
 from pypet_sm.define.naming import Group, Leaf, NamingError, check_natural_name
+from pypet_sm.define.values import check_parameter_value
 from pypet_sm.errors import PypetSmError, TrajectoryError
 from pypet_sm.execute import cluster, failures, fragment
 from pypet_sm.execute import manifest as manifests
@@ -152,7 +152,7 @@ class SingleRun(Group):
             value = args_list[0] if args_list else next(iter(kwargs.values()))
             if class_name != "PickleParameter" and not classes.is_custom(cls):
                 try:
-                    value_types.check_parameter_value(value)
+                    check_parameter_value(value)
                 except ValueError as error:
                     raise TrajectoryError(
                         f"{self.v_crun}: derived parameter {name!r}: {error}; "
@@ -163,7 +163,10 @@ class SingleRun(Group):
         if classes.is_custom(cls):  # the job function gets an instance of the user's class
             leaf = cls(full_name, values, comment, class_name)
         else:
-            leaf = Leaf(full_name, values, comment, class_name)
+            # how the value will be stored, decided here once (the table's answer): the leaf's
+            # v_class_name is the pypet class it gets (Result or PickleResult, Parameter,
+            # ArrayParameter or PickleParameter), the fragment carries it to the merge
+            leaf = Leaf(full_name, values, comment, _storage_class(branch, values, class_name))
         try:
             check_natural_name(name)
             self.add_leaf(full_name, leaf)
@@ -197,6 +200,13 @@ class SingleRun(Group):
             name = leaf.v_full_name[prefix:]
             found.append(Item(name, values, leaf.v_comment or "", leaf.v_class_name))
         return found
+
+
+def _storage_class(branch: str, values: dict[str, Any], requested: str | None) -> str:
+    """The pypet class a run's result or derived parameter is stored as (see value_types)."""
+    if branch == "results":
+        return value_types.result_class(values, requested)
+    return value_types.parameter_class(values["data"], None, requested)
 
 
 @contextlib.contextmanager

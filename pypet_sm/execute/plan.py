@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pypet_sm import atomic
-from pypet_sm.define import validate
+from pypet_sm.define import validate, value_types
 from pypet_sm.define.config import AUTO, Settings, build_trajectory, import_object, load_settings
 from pypet_sm.define.trajectory import Trajectory
 from pypet_sm.define.values import canonical
@@ -189,7 +189,7 @@ def _encoded_column(prefix: bytes, column: list[Any]) -> list[bytes]:
     """`prefix + canonical(value)` per run. A column of one hashable scalar type holds few
     distinct values repeated over many runs: each is encoded once and looked up."""
     kinds = set(map(type, column))
-    if len(kinds) == 1 and issubclass(kinds.pop(), (bool, int, float, complex, str, bytes)):
+    if len(kinds) == 1 and value_types.encodes_once(kinds.pop()):
         encoding = {value: prefix + canonical(value) + b"\0" for value in set(column)}
         return list(map(encoding.__getitem__, column))
     return [prefix + canonical(value) + b"\0" for value in column]

@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 import tables
 
+from pypet_sm.define import value_types
 from pypet_sm.hdf5._stacks import StackReader, StackWriter
 from pypet_sm.hdf5.layout import STACKED_ROOT
 
-PYTHON_SCALARS = {bool: "bool", int: "int", float: "float", complex: "complex"}
-PYTHON_TYPES = {name: kind for kind, name in PYTHON_SCALARS.items()}
+PYTHON_SCALARS = value_types.STACK_PYTHON_KINDS
+PYTHON_TYPES = value_types.STACK_PYTHON_TYPES
 INT64 = np.iinfo(np.int64)
 
 
@@ -35,25 +36,12 @@ def _describe(value: Any) -> tuple[str, np.dtype, tuple[int, ...]] | None:
 
     kind is a Python scalar type name, `numpy` for numpy scalars or `ndarray`.
     """
-    kind = type(value)
-    if kind in PYTHON_SCALARS:
-        if kind is int and not INT64.min <= value <= INT64.max:
-            return None
-        return PYTHON_SCALARS[kind], np.dtype(kind if kind is not int else np.int64), ()
-    if isinstance(value, np.generic) and value.dtype.kind in "biufc":
-        return "numpy", value.dtype, ()
-    if kind is np.ndarray and value.dtype.kind in "biufc" and value.size:
-        return "ndarray", value.dtype, value.shape
-    return None
+    return value_types.stack_signature(value)
 
 
 def _restore(kind: str, value: Any) -> Any:
     """A stacked element as the type that was stored."""
-    if kind in PYTHON_TYPES:
-        return PYTHON_TYPES[kind](value)
-    if kind == "ndarray" and not isinstance(value, np.ndarray):
-        return np.asarray(value)  # a 0-d array: indexing the stack gave a numpy scalar
-    return value  # numpy scalars and arrays come back as such from the array
+    return value_types.restore_stacked(kind, value)
 
 
 class StackedWriter(StackWriter):

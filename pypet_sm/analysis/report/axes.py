@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from pypet_sm.define import value_types
+
 
 @dataclass
 class Axis:
@@ -41,9 +43,7 @@ def _key(value: Any) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
+    return value_types.is_number(value)
 
 
 def value_label(value: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from pypet_sm.analysis.load import LoadedTrajectory
+from pypet_sm.define import value_types
 
 
 @dataclass
@@ -19,7 +20,7 @@ class Result:
 
 
 def _real_scalar(value: Any) -> bool:
-    return isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating))
+    return value_types.is_real(value)
 
 
 def scalar_results(traj: LoadedTrajectory) -> tuple[list[Result], list[tuple[str, str]]]:
