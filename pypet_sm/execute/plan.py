@@ -269,9 +269,10 @@ def from_trajectory(settings: Settings, traj: Trajectory) -> Plan:
     )
     # the merge's identity (its rule's param names the plan file): everything but the
     # resources, which change no file
-    merged = dataclasses.replace(settings, resources=None)
+    merged = identity.settings_state(settings)
+    del merged["resources"]
     hasher = hashlib.sha1(plan._static_digest.encode() + b"%d\0" % plan.runs_per_job)
-    hasher.update(identity.encode(dataclasses.asdict(merged)))
+    hasher.update(identity.encode(merged))
     hasher.update("".join(keys).encode())
     plan.digest = hasher.hexdigest()
     return plan
