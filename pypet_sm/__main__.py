@@ -17,12 +17,21 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run_job = commands.add_parser("run-job", help="compute the runs of one job of a plan")
     run_job.add_argument("--plan", required=True, help="the job's plan file")
+    run_job.add_argument(
+        "--settings", required=True, help="the current settings file (comment, logs, folders)"
+    )
     run_job.add_argument("--manifest", required=True, help="manifest path (the rule's output)")
     run_job.add_argument("--attempt", type=int, default=1, help="Snakemake's attempt number")
     run_job.add_argument("--retry-token", default="", help="token of the job's failure record")
     merge = commands.add_parser("merge", help="merge all fragments into the trajectory file")
     merge.add_argument("--plan", required=True)
     merge.add_argument("--output", required=True, help="trajectory HDF5 file")
+    for command, what in ((run_job, "the job"), (merge, "a job the merge computes again")):
+        command.add_argument(
+            "--keep-going",
+            action="store_true",
+            help=f"failed runs do not fail {what}: they are merged as not completed",
+        )
     report = commands.add_parser("report", help="sweep summary and plots for snakemake --report")
     report.add_argument("--plan", required=True)
     report.add_argument("--trajectory", required=True, help="trajectory HDF5 file")
@@ -36,9 +45,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    plan = plans.load(arguments.plan)
-    settings = plan.settings
     try:
+        if arguments.command == "run-job":
+            plan = plans.load_job(arguments.plan, arguments.settings)
+        else:
+            plan = plans.load(arguments.plan)
+        settings = plan.settings
         env = environment.current(settings)
     except PypetSmError as error:
         print(f"pypet_sm: {error}", file=sys.stderr)
@@ -57,11 +69,18 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "run-job":
             from pypet_sm.execute.job import run_job
 
-            run_job(plan, arguments.manifest, env.name, arguments.attempt, arguments.retry_token)
+            run_job(
+                plan,
+                arguments.manifest,
+                env.name,
+                arguments.attempt,
+                arguments.retry_token,
+                arguments.keep_going,
+            )
         elif arguments.command == "merge":
             from pypet_sm.merge.write import merge
 
-            merge(plan, arguments.output)
+            merge(plan, arguments.output, arguments.keep_going)
         else:
             from pypet_sm.analysis import report
 

@@ -7,7 +7,8 @@ later finishes without failures.
 
 - Default: the job fails after finishing its other runs; Snakemake stops and the workflow's
   `onerror` prints `summary()`: the failed runs, their exceptions and their job logs.
-- Keep going (`snakemake --keep-going` or `keep_going: true` in config.yaml): the job writes
+- Keep going (`snakemake --keep-going` or `keep_going: true` in config.yaml; the workflow
+  passes `--keep-going` to the job's command, pypet_sm/execute/workflow.py): the job writes
   its manifest anyway, so the merge writes the trajectory with the failed runs marked
   `completed = 0` and listed in `overview/failed_runs`.
 
@@ -28,13 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from pypet_sm import atomic
-
-KEEP_GOING_ENV = "PYPET_SM_KEEP_GOING"
-
-
-def keep_going() -> bool:
-    """Whether failed runs are merged (marked not completed) instead of failing their job."""
-    return os.environ.get(KEEP_GOING_ENV, "") not in ("", "0")
 
 
 def directory(trajectory_state: Path) -> Path:

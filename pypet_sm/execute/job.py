@@ -334,12 +334,14 @@ def run_job(
     environment_name: str | None = None,
     attempt: int = 1,
     retry_token: str = "",
+    keep_going: bool = False,
 ) -> RunStats:
     """Compute the runs of a job's plan that have no completed fragment; write the manifest.
 
     `environment_name` None: the environment the current invocation started (`onstart`).
     `retry_token` is the token of the job's failure record when Snakemake started it (see
-    `failures`).
+    `failures`). `keep_going`: failed runs do not fail the job; its manifest is written and
+    the merge marks them not completed.
     """
     job_started = time.perf_counter()
     runs = plan.runs
@@ -364,7 +366,7 @@ def run_job(
             "warnings_and_errors.txt; finished runs "
             "are kept and a rerun computes only the failed ones"
         )
-        if not failures.keep_going():
+        if not keep_going:
             raise RunFailures(message)
         logger.warning("%s; keep going: they are merged as not completed", message)
     else:

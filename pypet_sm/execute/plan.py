@@ -20,9 +20,13 @@ from pypet_sm.define import validate, value_types
 from pypet_sm.define.config import AUTO, Settings, build_trajectory, import_object, load_settings
 from pypet_sm.define.trajectory import Trajectory
 from pypet_sm.define.values import canonical
+from pypet_sm.errors import PypetSmError
+from pypet_sm.execute import identity
 from pypet_sm.execute.cluster import ResourceSettings
 
 KEY_VERSION = b"pypet_sm point key v1\0"
+# plan, job and settings files: builtins in a dict marked with this
+FILE_FORMAT = "pypet_sm plan file v2"
 
 # Jobs of K runs amortise the per-job cost (Snakemake scheduling and a Python process, about
 # 0.3-0.5 s; on a cluster a submission and a queue wait too) over K runs: about 2,000 runs a
@@ -117,31 +121,54 @@ class Plan:
         )
 
     def job_digest(self, job: int) -> str:
-        """Changes whenever anything the job computes with changes, so Snakemake reruns it."""
+        """A run job's identity: changes exactly when something the job computes with
+        changes (see `_static_digest`), so Snakemake reruns exactly those jobs."""
         runs = self.job_runs(job)
-        hasher = hashlib.sha1(self._static_digest.encode() + b"%d\0" % runs.start)
+        hasher = hashlib.sha1(self._static_digest.encode() + b"%d %d\0" % (runs.start, len(runs)))
         hasher.update("".join(self.keys[runs.start : runs.stop]).encode())
         return hasher.hexdigest()
 
     @functools.cached_property
     def _static_digest(self) -> str:
-        """Everything but the explored values (which the point keys stand for). Of the
-        resources only the job size they lead to: new estimates alone rerun no job."""
-        static = (
-            dataclasses.replace(self.settings, resources=None),
-            [dataclasses.replace(p, explored=None) for p in self.parameters],
-            self.config_items,
+        """What every run job of the plan reads, apart from its points (which its point keys
+        stand for): the job function, its arguments, the custom classes, the trajectory's
+        name, the parameters (default, comment, class; a comment is the job's
+        `leaf.v_comment`) and config items. Encoded canonically, never pickled: moving a
+        class to another module or changing a setting only the merge, the report or the logs
+        read (the trajectory comment, storage, file name, log level, resources) reruns no
+        job; run jobs get those from the current settings file at run time instead."""
+        settings = self.settings
+        hasher = hashlib.sha1(identity.IDENTITY_VERSION)
+        for part in (
+            identity.job_identity(settings),
+            [(p.name, p.value, p.comment, p.class_name) for p in self.parameters],
+            [(c.name, c.value, c.comment, c.class_name) for c in self.config_items],
             self.explored_names,
-            self.runs_per_job,
-        )
-        return hashlib.sha1(pickle.dumps(static, protocol=5)).hexdigest()
+        ):
+            hasher.update(identity.encode(part) + b"\0")
+        return hasher.hexdigest()
+
+    @functools.cached_property
+    def settings_digest(self) -> str:
+        """Every setting (the resources too): names the settings file run jobs read."""
+        return hashlib.sha1(
+            identity.SETTINGS_VERSION + identity.encode(dataclasses.asdict(self.settings))
+        ).hexdigest()
 
     def job_plan_path(self, job: int) -> Path:
-        return self.settings.trajectory_state / "plans" / f"job-{self.job_digest(job)[:20]}.pkl"
+        return self.plans_dir / f"job-{self.job_digest(job)[:20]}.pkl"
 
     @property
     def path(self) -> Path:
-        return self.settings.trajectory_state / "plans" / f"plan-{self.digest[:20]}.pkl"
+        return self.plans_dir / f"plan-{self.digest[:20]}.pkl"
+
+    @property
+    def settings_path(self) -> Path:
+        return self.plans_dir / f"settings-{self.settings_digest[:20]}.pkl"
+
+    @property
+    def plans_dir(self) -> Path:
+        return self.settings.trajectory_state / "plans"
 
 
 from pypet_sm.hdf5.layout import run_name as run_name  # noqa: E402  (pypet's run names)
@@ -239,7 +266,12 @@ def from_trajectory(settings: Settings, traj: Trajectory) -> Plan:
         keys=keys,
         runs_per_job=choose_runs_per_job(len(keys), settings.runs_per_job, settings.resources),
     )
-    hasher = hashlib.sha1(plan._static_digest.encode())
+    # the merge's identity (its rule's param names the plan file): everything but the
+    # resources, which change no file
+    merged = identity.settings_state(settings)
+    del merged["resources"]
+    hasher = hashlib.sha1(plan._static_digest.encode() + b"%d\0" % plan.runs_per_job)
+    hasher.update(identity.encode(merged))
     hasher.update("".join(keys).encode())
     plan.digest = hasher.hexdigest()
     return plan
@@ -257,21 +289,88 @@ def from_config(config: dict[str, Any]) -> Plan:
 
 
 def save(plan: Plan) -> Path:
-    """Write the plan file and one file per job, each only unless it exists already.
+    """Write the plan file, the settings file and one file per job, each unless it exists.
 
     Files are named by digest, so an existing file is the right one; a job's file changes
-    exactly when something the job computes with changes.
+    exactly when something the job computes with changes. They hold builtins only (no
+    pypet_sm classes), so a file written before a class moved still loads.
     """
     path = plan.path
     if not path.exists():
-        atomic.write_bytes(path, pickle.dumps(plan, protocol=5))
+        state = _plan_state(plan, settings=identity.settings_state(plan.settings))
+        atomic.write_bytes(path, pickle.dumps(state, protocol=5))
+    if not plan.settings_path.exists():
+        settings = {"format": FILE_FORMAT, **identity.settings_state(plan.settings)}
+        atomic.write_bytes(plan.settings_path, pickle.dumps(settings, protocol=5))
     for job in range(plan.n_jobs):
         job_path = plan.job_plan_path(job)
         if not job_path.exists():
-            atomic.write_bytes(job_path, pickle.dumps(plan.job_plan(job), protocol=5))
+            state = _plan_state(plan.job_plan(job), identity=identity.job_identity(plan.settings))
+            atomic.write_bytes(job_path, pickle.dumps(state, protocol=5))
     return path
 
 
 def load(path: str | Path) -> Plan:
+    """The plan of a plan file (`Plan.path`), with the settings it was planned with."""
+    state = _read(path, "plan")
+    return _plan(state, identity.settings_from_state(state.pop("settings")))
+
+
+def load_job(path: str | Path, settings_path: str | Path) -> Plan:
+    """The plan of a job's file (`Plan.job_plan_path`), with the current settings (a
+    settings file, `Plan.settings_path`), which must agree with what the job computes with."""
+    state = _read(path, "plan")
+    settings_state = _read(settings_path, "settings")
+    del settings_state["format"]
+    settings = identity.settings_from_state(settings_state)
+    planned, current = state.pop("identity"), identity.job_identity(settings)
+    changed = [k for k in current if identity.encode(planned[k]) != identity.encode(current[k])]
+    if changed:
+        raise PlanError(
+            f"the job's plan {path} was planned with another {', '.join(changed)} than the "
+            f"settings {settings_path} hold; run snakemake again, so it plans the job anew"
+        )
+    return _plan(state, settings)
+
+
+class PlanError(PypetSmError):
+    """A plan file that is not one, or that does not fit the settings it is run with."""
+
+
+def _plan_state(plan: Plan, **header: Any) -> dict[str, Any]:
+    return {
+        "format": FILE_FORMAT,
+        **header,
+        "parameters": [_spec_state(p) for p in plan.parameters],
+        "config_items": [_spec_state(c) for c in plan.config_items],
+        "explored_names": plan.explored_names,
+        "keys": plan.keys,
+        "runs_per_job": plan.runs_per_job,
+        "first_run": plan.first_run,
+        "digest": plan.digest,
+    }
+
+
+def _spec_state(spec: ParameterSpec) -> tuple[Any, ...]:
+    return (spec.name, spec.value, spec.comment, spec.class_name, spec.explored)
+
+
+def _plan(state: dict[str, Any], settings: Settings) -> Plan:
+    return Plan(
+        settings,
+        [ParameterSpec(*p) for p in state["parameters"]],
+        [ParameterSpec(*c) for c in state["config_items"]],
+        state["explored_names"],
+        state["keys"],
+        state["runs_per_job"],
+        first_run=state["first_run"],
+        digest=state["digest"],
+    )
+
+
+def _read(path: str | Path, what: str) -> dict[str, Any]:
     with open(path, "rb") as handle:
-        return pickle.load(handle)
+        state = pickle.load(handle)
+    if not isinstance(state, dict) or state.get("format") != FILE_FORMAT:
+        raise PlanError(f"{path} is not a {what} file of this pypet_sm; run snakemake again")
+    return state

@@ -61,7 +61,9 @@ def _scan(
     return broken, failed, environments
 
 
-def _check_fragments(plan: Plan, paths: list[Path]) -> dict[str, float | None]:
+def _check_fragments(
+    plan: Plan, paths: list[Path], keep_going: bool = False
+) -> dict[str, float | None]:
     """Environments that computed the runs -> when their last run finished, after
     repairing what is broken.
 
@@ -82,7 +84,8 @@ def _check_fragments(plan: Plan, paths: list[Path]) -> dict[str, float | None]:
         logger.warning(
             "computing job of runs %d-%d again before merging", runs.start, runs.stop - 1
         )
-        run_job(plan.job_plan(job), manifests.path(plan.settings.trajectory_state, job))
+        manifest = manifests.path(plan.settings.trajectory_state, job)
+        run_job(plan.job_plan(job), manifest, keep_going=keep_going)
     if broken:
         still, failed, environments = _scan(plan, paths)
         if still:
@@ -117,12 +120,12 @@ def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[Ru
         yield run
 
 
-def trajectory_record(plan: Plan) -> TrajectoryRecord:
+def trajectory_record(plan: Plan, keep_going: bool = False) -> TrajectoryRecord:
     """The record the writer needs, with runs streamed from the fragments."""
     settings = plan.settings
     directory = fragment.fragment_dir(settings.trajectory_state)
     paths = [fragment.fragment_path(directory, key) for key in plan.keys]
-    finished = _check_fragments(plan, paths)
+    finished = _check_fragments(plan, paths, keep_going)
     # the environment merging now is part of the trajectory's history even when it only
     # merged (e.g. an extension whose new points were all computed before)
     merging = environment.current(settings)
@@ -232,9 +235,10 @@ def target_lock(output: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def merge(plan: Plan, output: str | Path) -> Path:
+def merge(plan: Plan, output: str | Path, keep_going: bool = False) -> Path:
     """Write the trajectory file of `plan` to `output` atomically, then the merge record
-    (`validate.merge_record`, the merge rule's output)."""
+    (`validate.merge_record`, the merge rule's output). `keep_going`: a job computed again
+    here (a fragment was damaged) keeps going past failed runs, as the run jobs did."""
     from pypet_sm.hdf5.writer import write_trajectory
 
     started = time.perf_counter()
@@ -243,7 +247,7 @@ def merge(plan: Plan, output: str | Path) -> Path:
         validate.existing_trajectory(output, plan.settings.name, plan.settings.trajectory_state)
         if cleanup.merge_temps(output):
             logger.info("removed the temp file of an earlier merge that was killed")
-        record = trajectory_record(plan)
+        record = trajectory_record(plan, keep_going)
         try:
             with atomic_path(output) as tmp:
                 write_trajectory(tmp, record)

@@ -1,7 +1,9 @@
 # The merge is the only writer of the trajectory file; it is cheap bookkeeping beside the
 # runs, so it runs locally even when the run jobs go to a cluster. Its output is a record of
 # the file it wrote: Snakemake deletes a job's outputs before running it, and the previous
-# trajectory file must survive a merge that is killed or fails.
+# trajectory file must survive a merge that is killed or fails. Its plan param names the whole
+# plan by the digest of everything it reads, the merge-only settings included (storage,
+# comment, file name and title, log level): changing one reruns the merge, no run job.
 
 
 localrules:
@@ -10,17 +12,18 @@ localrules:
 
 rule merge:
     input:
-        expand(f"{STATE}/manifests/job_{{job}}.json", job=JOBS),
+        expand(f"{PYPET_SM.state}/manifests/job_{{job}}.json", job=PYPET_SM.jobs),
     output:
         MERGED,
     params:
-        plan=str(PLAN.path),
-        trajectory=TRAJECTORY_FILE,
-        package=PACKAGE_ROOT,
+        plan=PYPET_SM.plan_file,
+        trajectory=PYPET_SM.trajectory_file,
+        keep_going=PYPET_SM.keep_going_option,
+        python=PYPET_SM.python,
     log:
-        f"{LOGS}/merge.log",
+        f"{PYPET_SM.logs}/merge.log",
     conda:
         "../envs/pypet_sm.yaml"
     shell:
-        "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
-        "python -m pypet_sm merge --plan {params.plan:q} --output {params.trajectory:q} > {log:q} 2>&1"
+        "{params.python} merge --plan {params.plan:q} --output {params.trajectory:q} "
+        "{params.keep_going} > {log:q} 2>&1"

@@ -4,7 +4,7 @@
 # captions are relative to this file.
 import pypet_sm.analysis.report
 
-REPORT = f"{STATE}/report"
+REPORT = f"{PYPET_SM.state}/report"
 REPORT_SUMMARY = f"{REPORT}/summary.html"
 REPORT_PLOTS = f"{REPORT}/plots"
 # each figure's caption and columns in the report, read from the plot directory when the
@@ -36,17 +36,17 @@ rule sweep_report:
             labels=REPORT_CAPTIONS.labels,
         ),
     params:
-        plan=str(PLAN.path),
-        trajectory=TRAJECTORY_FILE,
-        package=PACKAGE_ROOT,
+        plan=PYPET_SM.plan_file,
+        trajectory=PYPET_SM.trajectory_file,
+        python=PYPET_SM.python,
+        # the report's own setting: changing it remakes the report alone
         draw_plots=config["report"]["plots"],
         # read by plot.rst when the report is made; never a rerun trigger (not representable)
         captions=REPORT_CAPTIONS,
     log:
-        f"{LOGS}/report.log",
+        f"{PYPET_SM.logs}/report.log",
     conda:
         "../envs/report.yaml"
     shell:
-        "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
-        "python -m pypet_sm report --plan {params.plan:q} --trajectory {params.trajectory:q} "
+        "{params.python} report --plan {params.plan:q} --trajectory {params.trajectory:q} "
         "--summary {output.summary:q} --plots {output.plots:q} --draw-plots {params.draw_plots} > {log:q} 2>&1"

@@ -1,8 +1,11 @@
 # One job per `runs_per_job` consecutive runs. Its output is a small manifest; the run
 # fragments are not declared outputs, so a failed job never deletes finished runs. The job's
-# plan file is named by a digest of everything the job computes with, so Snakemake reruns
-# exactly the jobs whose points changed (their finished runs are still skipped). Params must
-# be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
+# plan file is named by a digest of exactly what the job computes with, so Snakemake reruns
+# exactly the jobs whose computation changed (their finished runs are still skipped). Params
+# must be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
+# The settings the job needs but does not compute with (trajectory comment, log level,
+# folders), keep-going and the command's prefix are params Snakemake does not record: they
+# reach the job current and rerun nothing (pypet_sm/execute/workflow.py).
 # The attempt number is a resource, not a param: params are a rerun trigger, and a retried
 # job's attempt must not make the next invocation rerun it. Threads and the other resources
 # come from config.yaml's per-run estimates (pypet_sm/execute/cluster.py); clusters submit with them.
@@ -14,20 +17,22 @@
 
 rule run_job:
     output:
-        f"{STATE}/manifests/job_{{job}}.json",
+        f"{PYPET_SM.state}/manifests/job_{{job}}.json",
     params:
-        plan=lambda wildcards: str(PLAN.job_plan_path(int(wildcards.job))),
-        package=PACKAGE_ROOT,
-        retry=retry_token,
-    threads: SETTINGS.resources.cpus_per_task
+        plan=PYPET_SM.job_plan,
+        retry=PYPET_SM.retry_token,
+        settings=PYPET_SM.settings_file,
+        keep_going=PYPET_SM.keep_going_option,
+        python=PYPET_SM.python,
+    threads: PYPET_SM.threads
     resources:
         attempt=lambda wildcards, attempt: attempt,
-        **pypet_sm.execute.cluster.run_job_resources(SETTINGS.resources, PLAN.runs_per_job),
+        **PYPET_SM.resources,
     log:
-        f"{LOGS}/jobs/job_{{job}}.log",
+        f"{PYPET_SM.logs}/jobs/job_{{job}}.log",
     conda:
         "../envs/pypet_sm.yaml"
     shell:
-        "PYTHONPATH={params.package:q}${{PYTHONPATH:+:$PYTHONPATH}} "
-        "python -m pypet_sm run-job --plan {params.plan:q} --manifest {output:q} "
-        "--attempt {resources.attempt} --retry-token={params.retry:q} > {log:q} 2>&1"
+        "{params.python} run-job --plan {params.plan:q} --settings {params.settings:q} "
+        "--manifest {output:q} --attempt {resources.attempt} --retry-token={params.retry:q} "
+        "{params.keep_going} > {log:q} 2>&1"
