@@ -33,6 +33,7 @@ from pypet_sm.analysis.tree import (
     runs_of,
 )
 from pypet_sm.define.naming import Group, Leaf, NamingError
+from pypet_sm.define.view import TrajectoryView
 from pypet_sm.hdf5 import layout
 from pypet_sm.hdf5.reader import TrajectoryFile
 
@@ -40,7 +41,7 @@ __all__ = ["LoadError", "LoadedTrajectory", "load_trajectory"]
 RUN_BRANCHES = layout.RUN_BRANCHES
 
 
-class LoadedTrajectory(RunQueries, Group):
+class LoadedTrajectory(RunQueries, TrajectoryView):
     """A trajectory read from a file; close it (or use `with`) when done."""
 
     def __init__(
@@ -48,19 +49,16 @@ class LoadedTrajectory(RunQueries, Group):
     ) -> None:
         stored = file.trajectory(name)
         known = known_classes(stored.root, dynamic_imports)
-        super().__init__("", loader=None)
+        super().__init__(name, stored.comment)
         object.__setattr__(self, "_file", file)
         object.__setattr__(self, "_stored", stored)
-        object.__setattr__(self, "v_name", name)
-        object.__setattr__(self, "v_comment", stored.comment)
-        object.__setattr__(self, "v_idx", -1)
-        object.__setattr__(self, "v_crun", None)
         object.__setattr__(self, "_known_classes", known)
         self._children.update(children_of(stored.root, "", known))
         self._children.pop(layout.OVERVIEW, None)
         for branch in RUN_BRANCHES:
-            if isinstance(self._children.get(branch), Group):
-                self._children[branch] = RunBranch(self._children[branch], self)
+            child = self._children.get(branch)
+            if isinstance(child, Group):
+                self._children[branch] = RunBranch(child, self)
         # its rows are read when first asked for: 10^5 rows take half a second
         object.__setattr__(self, "_runs_rows", None)
         explored = [
@@ -99,7 +97,7 @@ class LoadedTrajectory(RunQueries, Group):
             return {
                 run: Group(
                     f"{group.v_full_name}.{run}",
-                    loader=partial(self._load_run, branch, idx, stored.get(run)),
+                    loader=partial(self._load_run, branch, idx, _group(stored.get(run))),
                 )
                 for idx, run in enumerate(self._run_names)
             }
@@ -148,7 +146,7 @@ class LoadedTrajectory(RunQueries, Group):
         row = table[self._index(name_or_idx)]
         return {
             column: (row[column].decode() if isinstance(row[column], bytes) else row[column].item())
-            for column in table.dtype.names
+            for column in table.dtype.names or ()
         }
 
     def f_iter_leaves_of(self, branch: str) -> Iterator[Leaf]:
@@ -159,14 +157,14 @@ class LoadedTrajectory(RunQueries, Group):
     def __len__(self) -> int:
         if self._stored.has_runs_table():
             return self._stored.runs_count()
-        return len(self._explored[0].explored) if self._explored else 1
+        return len(self._explored[0].f_get_range()) if self._explored else 1
 
     def f_get_run_names(self) -> list[str]:
         """Run names in run order."""
         return self._run_names
 
-    def f_get_explored_parameters(self) -> dict[str, Leaf]:
-        return {leaf.v_full_name: leaf for leaf in self._explored}
+    def _explored_leaves(self) -> list[Leaf]:
+        return self._explored
 
     def f_get_run_information(self, name_or_idx: int | str) -> dict[str, Any]:
         """pypet's run information: idx, name, timestamps, runtime, completed."""
@@ -174,7 +172,7 @@ class LoadedTrajectory(RunQueries, Group):
         row = rows[self._index(name_or_idx)]
         return {
             column: (row[column].decode() if isinstance(row[column], bytes) else row[column].item())
-            for column in rows.dtype.names
+            for column in rows.dtype.names or ()
         }
 
     def _index(self, name_or_idx: int | str) -> int:
@@ -190,19 +188,14 @@ class LoadedTrajectory(RunQueries, Group):
     def f_set_crun(self, name_or_idx: int | str | None) -> None:
         """Make `traj.crun` and the explored parameters refer to one run (None: defaults)."""
         if name_or_idx is None:
-            object.__setattr__(self, "v_idx", -1)
-            object.__setattr__(self, "v_crun", None)
+            self._set_current(-1, None)
             for leaf in self._explored:
                 leaf.values["data"] = self._defaults[id(leaf)]
             return
         idx = self._index(name_or_idx)
-        object.__setattr__(self, "v_idx", idx)
-        object.__setattr__(self, "v_crun", self.f_get_run_names()[idx])
+        self._set_current(idx, self.f_get_run_names()[idx])
         for leaf in self._explored:
-            if type(leaf) is Leaf:
-                leaf.values["data"] = leaf.explored[idx]
-            else:  # the user's class: ranges hold stored values, its _load restores them
-                leaf._load({"data": leaf.explored[idx]})
+            self._show_value(leaf, leaf.f_get_range()[idx])
 
     def f_restore_default(self) -> None:
         self.f_set_crun(None)
@@ -243,7 +236,7 @@ class LoadedTrajectory(RunQueries, Group):
             if key not in self._single_runs:
                 self._single_runs[key] = self._open_run(branch, run)
             return self._single_runs[key]
-        return runs._children.get(run)
+        return _group(runs._children.get(run))
 
     def _open_run(self, branch: str, run: str) -> Group | None:
         """Run `run`'s group in `branch` without listing the other runs."""
@@ -298,6 +291,7 @@ class LoadedTrajectory(RunQueries, Group):
         found = {
             name: {key: leaf.values.get("data") for key, leaf in leaves_below(group)}
             for name, group in environments._children.items()
+            if isinstance(group, Group)
         }
         return dict(sorted(found.items(), key=lambda item: item[1].get("timestamp") or 0))
 
@@ -339,3 +333,8 @@ def load_trajectory(
     except BaseException:
         file.close()
         raise
+
+
+def _group(node: Group | Leaf | None) -> Group | None:
+    """`node` where the tree holds a group (a run's group, an environment), else None."""
+    return node if isinstance(node, Group) else None

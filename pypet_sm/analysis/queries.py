@@ -7,7 +7,7 @@ stacked layout or the run scalars index) where the file has it, else run group b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,7 +55,9 @@ class RunQueries:
             raise LoadError(f"{name!r} is not a parameter of {self.v_name}")
         return node
 
-    def f_find_idx(self, name_list: str | list[str], predicate) -> Iterator[int]:
+    def f_find_idx(
+        self, name_list: str | list[str], predicate: Callable[..., Any]
+    ) -> Iterator[int]:
         """Indices of the runs whose parameters make `predicate` true, as pypet's:
         `traj.f_find_idx(['x', 'y'], lambda x, y: x > 1 and y < 3)`. The predicate gets the
         values of the named parameters in the order named (a parameter that is not explored
@@ -106,7 +108,7 @@ class RunQueries:
         `f_find_idx` or `runs_where`)."""
         if runs is not None:
             subset = self._run_subset(runs)
-            found = self.f_get_from_runs(name, fast_access, use_indices=True)
+            found: dict[Any, Any] = self.f_get_from_runs(name, fast_access, use_indices=True)
             names = self._run_names
             return {
                 (idx if use_indices else names[idx]): value
@@ -121,7 +123,7 @@ class RunQueries:
                 pass
             else:
                 return self._with_stored(branch, path, column, use_indices)
-        found: dict[Any, Any] = {}
+        found = {}
         for idx, run in enumerate(self.f_get_run_names()):
             group = self._run_group(branch, run)
             if group is None:
@@ -151,7 +153,7 @@ class RunQueries:
             return dict(ordered)
         return {names[idx]: value for idx, value in ordered}
 
-    def runs_table(self, results: list[str] | None = None, provenance: bool = False):
+    def runs_table(self, results: list[str] | None = None, provenance: bool = False) -> Any:
         """One row per run: idx, name, explored parameters, scalar results.
 
         A pandas DataFrame when pandas is installed, else a numpy structured array. Without
@@ -166,7 +168,7 @@ class RunQueries:
             if table is None:
                 raise LoadError(f"{self.v_name} has no {layout.PROVENANCE_PATH} table")
             for column in PROVENANCE_COLUMNS:
-                if column not in table.dtype.names:  # written before the column existed
+                if column not in (table.dtype.names or ()):  # written before the column existed
                     columns[column] = np.full(len(names), "")
                     continue
                 values = table[column]
@@ -177,13 +179,13 @@ class RunQueries:
             columns[leaf.v_full_name.partition(".")[2]] = leaf.explored
         for result in results if results is not None else self._scalar_results():
             by_run = self.f_get_from_runs(result, use_indices=True)
-            column = [by_run.get(i) for i in range(len(names))]
-            columns[result] = column
+            columns[result] = [by_run.get(i) for i in range(len(names))]
         try:
             import pandas
         except ImportError:
             arrays = [np.asarray(values) for values in columns.values()]
-            return np.rec.fromarrays(arrays, names=list(columns))
+            # numpy's stubs know `names` only together with `formats`; the arrays' dtypes do
+            return np.rec.fromarrays(arrays, names=list(columns))  # type: ignore[call-overload]
         return pandas.DataFrame(columns)
 
     def _scalar_results(self) -> list[str]:

@@ -25,10 +25,15 @@ import json
 import os
 import pickle
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pypet_sm import atomic
+
+if TYPE_CHECKING:
+    from pypet_sm.execute.job import SingleRun
+    from pypet_sm.execute.plan import Plan
 
 
 def directory(trajectory_state: Path) -> Path:
@@ -82,7 +87,7 @@ def read_records(trajectory_state: Path) -> list[dict[str, Any]]:
     return records
 
 
-def current_records(plan) -> list[tuple[int, dict[str, Any]]]:
+def current_records(plan: Plan) -> list[tuple[int, dict[str, Any]]]:
     """(job number, record) of the records of failed runs of the plan's current jobs."""
     found = []
     for record in read_records(plan.settings.trajectory_state):
@@ -97,9 +102,9 @@ def current_records(plan) -> list[tuple[int, dict[str, Any]]]:
     return found
 
 
-def summary(plan, job_log, limit: int = 20) -> str:
+def summary(plan: Plan, job_log: Callable[[int], str], limit: int = 20) -> str:
     """A message naming the failed runs, their exceptions and their job logs ('' if none)."""
-    lines = []
+    lines: list[str] = []
     total = 0
     for job, record in current_records(plan):
         for run in record["failed"]:
@@ -153,12 +158,13 @@ def failed_runs(trajectory_file: str | os.PathLike) -> list[dict[str, Any]]:
         return stored.failed_runs()
 
 
-def unpicklable(traj, error: Exception) -> str:
+def unpicklable(traj: SingleRun, error: Exception) -> str:
     """Which result or derived parameter of the run cannot be pickled, and why."""
     bad = []
     for branch in ("results", "derived_parameters"):
-        for name, values, _, _ in traj.collected(branch):
-            for key, value in values.items():
+        for item in traj.collected(branch):
+            name = item.name
+            for key, value in item.values.items():
                 try:
                     pickle.dumps(value, protocol=5)
                 except Exception as value_error:

@@ -28,8 +28,9 @@ from typing import Any
 from pypet_sm import atomic
 from pypet_sm.define import classes, value_types
 from pypet_sm.define.config import import_object
-from pypet_sm.define.naming import Group, Leaf, NamingError, check_natural_name
+from pypet_sm.define.naming import Leaf, NamingError, check_natural_name
 from pypet_sm.define.values import check_parameter_value
+from pypet_sm.define.view import TrajectoryView
 from pypet_sm.errors import PypetSmError, TrajectoryError
 from pypet_sm.execute import cluster, failures, fragment
 from pypet_sm.execute import manifest as manifests
@@ -44,7 +45,7 @@ class RunFailures(PypetSmError):
     """Some runs of a job raised; their tracebacks are in the log and their fragments."""
 
 
-class SingleRun(Group):
+class SingleRun(TrajectoryView):
     """The `traj` a job function gets: one point of the exploration, pypet-style.
 
     Parameters read as values (`traj.x`, `traj.par.neuron.tau`, `traj['neuron.tau']`,
@@ -52,12 +53,9 @@ class SingleRun(Group):
     """
 
     def __init__(self, plan: Plan) -> None:
-        super().__init__("")
-        object.__setattr__(self, "v_name", plan.settings.name)
-        object.__setattr__(self, "v_comment", plan.settings.comment)
-        object.__setattr__(self, "v_idx", -1)
-        object.__setattr__(self, "v_crun", None)
-        object.__setattr__(self, "_explored_leaves", {})
+        super().__init__(plan.settings.name, plan.settings.comment)
+        object.__setattr__(self, "_exploration_order", list(plan.explored_names))
+        object.__setattr__(self, "_explored", {})  # name without `parameters.` -> leaf
         object.__setattr__(self, "_added", {})  # full name -> (where added, comment)
         object.__setattr__(
             self,
@@ -78,7 +76,7 @@ class SingleRun(Group):
             )
             self.add_leaf(leaf.v_full_name, leaf)
             if spec.explored is not None:
-                self._explored_leaves[spec.name] = leaf
+                self._explored[spec.name] = leaf
         for spec in plan.config_items:
             self.add_leaf(
                 f"config.{spec.name}",
@@ -94,16 +92,14 @@ class SingleRun(Group):
     def __len__(self) -> int:
         return 1
 
+    def _explored_leaves(self) -> list[Leaf]:
+        return [self._explored[name] for name in self._exploration_order]
+
     def start_run(self, idx: int, explored_values: dict[str, Any]) -> None:
         """Point the view at run `idx`: explored values set, previous run's items removed."""
-        object.__setattr__(self, "v_idx", idx)
-        object.__setattr__(self, "v_crun", run_name(idx))
+        self._set_current(idx, run_name(idx))
         for name, value in explored_values.items():
-            leaf = self._explored_leaves[name]
-            if type(leaf) is Leaf:
-                leaf.values["data"] = value
-            else:
-                leaf._load({"data": value})
+            self._show_value(self._explored[name], value)
         for branch in ("results", "derived_parameters"):
             self._children.pop(branch, None)
         self._added.clear()

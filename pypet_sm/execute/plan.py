@@ -93,7 +93,7 @@ class Plan:
 
     def explored_columns(self) -> dict[str, list[Any]]:
         """Explored parameter name -> its values, one per run of this plan."""
-        by_name = {p.name: p.explored for p in self.parameters}
+        by_name = {p.name: p.explored for p in self.parameters if p.explored is not None}
         return {name: by_name[name] for name in self.explored_names}
 
     def run_values(self, idx: int) -> dict[str, Any]:
@@ -185,7 +185,9 @@ def point_keys(name: str, parameters: list[ParameterSpec], explored_names: list[
     for parameter in sorted(parameters, key=lambda p: p.name):
         if parameter.name not in explored:
             base.update(parameter.name.encode() + b"=" + canonical(parameter.value) + b"\0")
-    ranges = {p.name: p.explored for p in parameters if p.name in explored}
+    ranges = {
+        p.name: p.explored for p in parameters if p.name in explored and p.explored is not None
+    }
     names = sorted(explored_names)
     encoded = [_encoded_column(name.encode() + b"=", ranges[name]) for name in names]
     keys = []
@@ -228,7 +230,7 @@ def choose_runs_per_job(
     if requested != AUTO:
         return int(requested)
     seconds = resources.seconds_per_run if resources is not None else None
-    if seconds is None:
+    if resources is None or seconds is None:
         wanted = math.ceil(n_runs / AUTO_RUNS_PER_JOB)
         n_jobs = max(AUTO_MIN_JOBS, min(AUTO_MAX_JOBS, wanted))
     else:

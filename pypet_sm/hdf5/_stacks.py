@@ -9,7 +9,6 @@ say so (`describe`, `restore`, `accepts_arrays`, `compares_comments`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -69,12 +68,21 @@ class StackWriter:
     """Collects run items into stacks below `path` (relative to the trajectory group) while
     the runs stream past."""
 
-    describe: ClassVar[Callable[[Any], tuple[str, np.dtype, tuple[int, ...]] | None]]
+    @staticmethod
+    def describe(value: Any) -> tuple[str, np.dtype, tuple[int, ...]] | None:
+        """(kind, dtype, shape) of a value this stack holds, None for one it refuses."""
+        raise NotImplementedError
+
     accepts_arrays: ClassVar[bool]  # False: scalars only
     compares_comments: ClassVar[bool]  # True: an item whose comment differs is refused
 
     def __init__(
-        self, h5: tables.File, trajectory: tables.Group, path: str, n_runs: int, filters
+        self,
+        h5: tables.File,
+        trajectory: tables.Group,
+        path: str,
+        n_runs: int,
+        filters: tables.Filters,
     ) -> None:
         self.h5 = h5
         parent, _, name = path.rpartition("/")
@@ -92,8 +100,11 @@ class StackWriter:
         key = (branch, item.name)
         if key in self.stacks and self.stacks[key] is None:
             return False  # refused at its first run: the item stays in pypet's layout
-        signature = tuple(map(type(self).describe, item.values.values()))
-        if None in signature or (not self.accepts_arrays and any(s[2] for s in signature)):
+        described = [type(self).describe(value) for value in item.values.values()]
+        signature: Signature = tuple(s for s in described if s is not None)
+        if len(signature) < len(described) or (
+            not self.accepts_arrays and any(s[2] for s in signature)
+        ):
             self.stacks.setdefault(key, None)
             return False
         stack = self.stacks.get(key)
@@ -157,7 +168,11 @@ class StackReader:
     """Read access to the stacks below `path`: single values, whole columns, a run's items.
     A file without them gives an empty (false) reader."""
 
-    restore: ClassVar[Callable[[str, Any], Any]]
+    @staticmethod
+    def restore(kind: str, value: Any) -> Any:
+        """A stacked element as the type that was stored."""
+        raise NotImplementedError
+
     python_types: ClassVar[dict[str, type]]  # kinds a whole column converts at once
 
     def __init__(self, trajectory: tables.Group, path: str) -> None:

@@ -159,10 +159,8 @@ def load_leaf(node: tables.Group, parameter: bool | None = None) -> LoadedLeaf:
     if "data" + ARRAY_MARK in raw:  # ArrayParameter holding an array, tuple or list
         explored = None
         if "explored_data" + ARRAY_MARK in raw:
-            names = (
-                ARRAY_RANGE_VALUE % (i // 1000, i) for i in raw["explored_data" + ARRAY_MARK]["idx"]
-            )
-            explored = [raw[name] for name in names]
+            indices = raw["explored_data" + ARRAY_MARK]["idx"]
+            explored = [raw[ARRAY_RANGE_VALUE % (i // 1000, i)] for i in indices]
         return LoadedLeaf(class_name, comment, {"data": raw["data" + ARRAY_MARK]}, explored)
     if (class_name.endswith("Parameter") or parameter) and isinstance(raw.get("data"), dict):
         explored = raw["explored_data"]["data"] if "explored_data" in raw else None

@@ -100,7 +100,9 @@ def _set_attributes(node: tables.Node, attributes: dict[str, Any]) -> None:
             setattr(attrs, name, value)
 
 
-def _write_value(h5: tables.File, group: tables.Group, key: str, value: Any, filters) -> None:
+def _write_value(
+    h5: tables.File, group: tables.Group, key: str, value: Any, filters: tables.Filters
+) -> None:
     """Write one value as pypet does: ARRAY, CARRAY (non-empty arrays) or DICT."""
     if "." in key:  # pypet's nested result names: intermediate groups marked NESTED_GROUP
         *path, key = key.split(".")
@@ -144,7 +146,7 @@ def _write_table(
     group: tables.Group,
     name: str,
     columns: dict[str, list[Any]],
-    filters,
+    filters: tables.Filters,
     attributes: dict[str, Any],
 ) -> tables.Table:
     """A Table with one column per entry of `columns`, typed like pypet's ObjectTable."""
@@ -179,13 +181,17 @@ def _write_table(
     return table
 
 
-def _write_dict(h5, group, key, value: dict, filters) -> None:
+def _write_dict(
+    h5: tables.File, group: tables.Group, key: str, value: dict, filters: tables.Filters
+) -> None:
     columns = {name: [v] for name, v in value.items()}
     attributes = {DATA_PREFIX + "COLL_TYPE": "COLL_DICT", STORE: "DICT"}
     _write_table(h5, group, key, columns, filters, attributes)
 
 
-def _leaf_group(h5, parent, name: str, class_name: str, comment: str | None) -> tables.Group:
+def _leaf_group(
+    h5: tables.File, parent: tables.Group, name: str, class_name: str, comment: str | None
+) -> tables.Group:
     group = h5.create_group(parent, name.rsplit(".", 1)[-1])
     attributes: dict[str, Any] = {CLASS_NAME: class_name, LEAF: True}
     if comment:
@@ -197,7 +203,8 @@ def _leaf_group(h5, parent, name: str, class_name: str, comment: str | None) -> 
 def _deduplicated(values: list[Any], key: Callable[[Any], Any]) -> tuple[list[int], list[Any]]:
     """Indices into the list of distinct values (pypet stores each distinct range value once)."""
     positions: dict[Any, int] = {}
-    indices, distinct = [], []
+    indices: list[int] = []
+    distinct: list[Any] = []
     for value in values:
         marker = key(value)
         if marker not in positions:

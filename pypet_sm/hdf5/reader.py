@@ -125,7 +125,7 @@ class StoredTrajectory:
     def _runs(self) -> tables.Table | None:
         if self._runs_table is False:
             self._runs_table = self._table(layout.RUNS_PATH)
-        return self._runs_table  # type: ignore[return-value]
+        return self._runs_table
 
     def has_runs_table(self) -> bool:
         return self._runs() is not None

@@ -25,7 +25,9 @@ class RunScalarsWriter(StackWriter):
     accepts_arrays = False
     compares_comments = False  # comments live in pypet's nodes
 
-    def __init__(self, h5: tables.File, trajectory: tables.Group, n_runs: int, filters) -> None:
+    def __init__(
+        self, h5: tables.File, trajectory: tables.Group, n_runs: int, filters: tables.Filters
+    ) -> None:
         super().__init__(h5, trajectory, RUN_SCALARS_PATH, n_runs, filters)
 
 

@@ -52,7 +52,9 @@ class StackedWriter(StackWriter):
     accepts_arrays = True
     compares_comments = True  # the stack holds one comment for all runs
 
-    def __init__(self, h5: tables.File, trajectory: tables.Group, n_runs: int, filters) -> None:
+    def __init__(
+        self, h5: tables.File, trajectory: tables.Group, n_runs: int, filters: tables.Filters
+    ) -> None:
         super().__init__(h5, trajectory, STACKED_ROOT, n_runs, filters)
 
 

@@ -15,6 +15,7 @@ import dataclasses
 import os
 import sys
 import warnings
+from collections.abc import Callable, Iterable
 from functools import partial
 
 import tables
@@ -153,7 +154,7 @@ class _Writer:
                     explored=item.explored,
                 )
 
-    def write_runs(self, runs) -> None:
+    def write_runs(self, runs: Iterable[records.RunRecord]) -> None:
         # PyTables' own node attributes (CLASS, VERSION, TITLE...) cost about as much as creating
         # the nodes; pypet does not read them and PyTables infers the node classes without them,
         # so the bulk of the file (the runs' nodes) is written without.
@@ -163,7 +164,7 @@ class _Writer:
         finally:
             self.h5.params["PYTABLES_SYS_ATTRS"] = True
 
-    def _write_runs(self, runs) -> None:
+    def _write_runs(self, runs: Iterable[records.RunRecord]) -> None:
         next_idx = 0
         for run in runs:
             if not next_idx <= run.idx < self.record.length:
@@ -199,7 +200,8 @@ class _Writer:
 
     def _summary(self, idx: int) -> str:
         explored = (
-            (_split(p.name)[1], f"{PARAMETERS}.{p.name}", p.explored[idx]) for p in self.explored
+            (_split(p.name)[1], f"{PARAMETERS}.{p.name}", (p.explored or [])[idx])
+            for p in self.explored
         )
         return parameter_summary(explored)
 
@@ -242,12 +244,14 @@ class _Writer:
         self.overview.add_leaf(branch + "_overview", location, leaf, value, item.comment)
 
     @staticmethod
-    def _value_string(branch: str, item: records.Item):
+    def _value_string(branch: str, item: records.Item) -> Callable[[], str]:
         if branch == RESULTS:
             return partial(result_value_string, item.values)
         return partial(value_string, item.values["data"])
 
-    def _write_run_item(self, branch, group, location: str, leaf: str, item: records.Item) -> None:
+    def _write_run_item(
+        self, branch: str, group: tables.Group, location: str, leaf: str, item: records.Item
+    ) -> None:
         overview = self.overview
         value = self._value_string(branch, item)
         comment = overview.comment_to_store(branch, location, leaf, value, item.comment)
