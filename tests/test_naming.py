@@ -102,10 +102,10 @@ def test_start_run_switches_values_and_clears_results(the_plan):
         assert traj[f"results.runs.{traj.v_crun}.z"] == traj.x * 2
         assert traj.res.z == traj.x * 2
         assert traj.dpar.d == traj.neuron.tau + 1
-        collected = {name: values for name, values, *_ in traj.collected("results")}
+        collected = {item.name: item.values for item in traj.collected("results")}
         assert collected == {"z": {"z": traj.x * 2}, "group.pair": {"a": 1, "b": 2}}
         derived = traj.collected("derived_parameters")
-        assert [(name, values) for name, values, *_ in derived] == [
+        assert [(item.name, item.values) for item in derived] == [
             ("d", {"data": traj.neuron.tau + 1})
         ]
     assert seen == [("run_00000000", 1.5, 20.0), ("run_00000001", 2.5, 30.0)]
@@ -117,7 +117,7 @@ def test_result_signatures_like_pypet(traj):
     traj.f_add_result("results.c", 3)
     traj.f_add_result("d", x=1, y=2)
     traj.f_add_result("e", 5, 6)
-    collected = {name: (values, comment) for name, values, comment, _ in traj.collected("results")}
+    collected = {item.name: (item.values, item.comment) for item in traj.collected("results")}
     assert collected["a"] == ({"a": 1}, "")
     assert collected["b"] == ({"b": 2}, "with class")
     assert collected["c"] == ({"c": 3}, "")

@@ -304,10 +304,10 @@ def test_the_job_decides_the_class_and_the_fragment_carries_it(both_layouts, mon
     monkeypatch.syspath_prepend(str(project.path))  # the fragment pickles a sim.Point
     monkeypatch.delitem(sys.modules, "sim", raising=False)
     (_, body), *_ = project.fragments(fragment.COMPLETED).values()
-    classes = {name: class_name for name, _, _, class_name in body["results"]}
+    classes = {item["name"]: item["class_name"] for item in body["results"]}
     assert classes["np_f16"] == "PickleResult" and classes["py_float"] == "Result"
     assert classes["a_obj"] == "PickleResult" and classes["a_f16"] == "Result"
-    derived = {name: class_name for name, _, _, class_name in body["derived_parameters"]}
+    derived = {item["name"]: item["class_name"] for item in body["derived_parameters"]}
     assert derived["dp_0d"] == "ArrayParameter" and derived["dp_int"] == "Parameter"
     assert derived["dp_f16"] == "PickleParameter"
 
