@@ -28,7 +28,6 @@ from pypet_sm.hdf5.layout import STACKED_ROOT
 
 PYTHON_SCALARS = value_types.STACK_PYTHON_KINDS
 PYTHON_TYPES = value_types.STACK_PYTHON_TYPES
-INT64 = np.iinfo(np.int64)
 
 
 def _describe(value: Any) -> tuple[str, np.dtype, tuple[int, ...]] | None:
