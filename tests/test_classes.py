@@ -17,7 +17,7 @@ import pypet_sm
 from pypet_sm.define.naming import Leaf
 from pypet_sm.errors import ConfigError, TrajectoryError
 from pypet_sm.execute import plan as plans
-from pypet_sm.execute.job import SingleRun
+from pypet_sm.execute.single_run import SingleRun
 
 from . import pypet as pypet_runner
 from .conftest import multiply_config, write_unique_module

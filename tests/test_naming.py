@@ -8,7 +8,7 @@ import pypet_sm
 from pypet_sm.define.naming import Group, Leaf, NamingError
 from pypet_sm.errors import TrajectoryError
 from pypet_sm.execute import plan
-from pypet_sm.execute.job import SingleRun
+from pypet_sm.execute.single_run import SingleRun
 
 CONFIG = {
     "trajectory": {"name": "naming", "comment": "names"},

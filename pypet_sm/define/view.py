@@ -1,5 +1,5 @@
 """What the three trajectories share: the one being built (`define.trajectory`), the single
-run a job function gets (`execute.job`) and the one loaded from a file (`analysis.load`)."""
+run a job function gets (`execute.single_run`) and the one loaded from a file (`analysis.load`)."""
 
 from __future__ import annotations
 

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 from pypet_sm import atomic
 
 if TYPE_CHECKING:
-    from pypet_sm.execute.job import SingleRun
     from pypet_sm.execute.plan import Plan
+    from pypet_sm.execute.single_run import SingleRun
 
 
 def directory(trajectory_state: Path) -> Path:
