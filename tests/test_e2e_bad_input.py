@@ -64,6 +64,26 @@ CASES = [
     ("job-pattern", BASE.replace("sim:multiply", "sim.multiply"), ["'job'", "sim.multiply"]),
     ("empty-exploration", _with(exploration="{}"), ["'exploration'", "non-empty"]),
     ("empty-range", _with(exploration="{product: {x: []}}"), ["exploration", "empty"]),
+    (
+        "empty-factor-named",
+        _with(exploration="{product: {x: [1.0, 2.0], y: []}}"),
+        ["'exploration.product[1].y'", "no values for 'y'"],
+    ),
+    (
+        "range-step-0",
+        _with(exploration="{product: {y: {range: [0, 1, 0]}}}"),
+        ["'exploration.product[0].y.range'", "step 0 in [0, 1, 0]"],
+    ),
+    (
+        "float-range-step-0",
+        _with(exploration="{product: {x: {range: [0.0, 1.0, 0.0]}}}"),
+        ["'exploration.product[0].x.range'", "step 0 in [0.0, 1.0, 0.0]"],
+    ),
+    (
+        "range-too-long",
+        _with(exploration="{product: {x: {range: [0, 1.0e+12, 1]}}}"),
+        ["'exploration.product[0].x.range'", "more than 100,000,000 values"],
+    ),
     ("empty-product", _with(exploration="{product: []}"), ["exploration"]),
     (
         "product-and-zip",

@@ -142,6 +142,74 @@ def test_from_config_errors_name_the_field(spec, field):
     assert f"'{field}'" in str(caught.value)
 
 
+HUGE = 10**400
+
+
+@pytest.mark.parametrize(
+    "spec, field, message",
+    [
+        ({"y": {"range": [0, 1, 0]}}, "y.range", "step 0 in [0, 1, 0]"),
+        ({"y": {"range": [0.0, 1.0, 0.0]}}, "y.range", "step 0 in [0.0, 1.0, 0.0]"),
+        (
+            {"y": {"range": [0, 1, -1]}},
+            "y.range",
+            "[0, 1, -1] is empty: step -1 needs start > stop",
+        ),
+        ({"y": {"range": [1.0, 0.0, 0.5]}}, "y.range", "step 0.5 needs start < stop"),
+        ({"y": {"range": [3, 3]}}, "y.range", "is empty"),
+        ({"y": {"range": [0, float("nan"), 1]}}, "y.range", "expected finite numbers, got nan"),
+        ({"y": {"range": [0.0, float("inf")]}}, "y.range", "got inf"),
+        ({"y": {"linspace": [0, float("-inf"), 3]}}, "y.linspace", "got -inf"),
+        ({"y": {"range": [0, 1e12, 1]}}, "y.range", "more than 100,000,000 values"),
+        ({"y": {"range": [0, HUGE]}}, "y.range", "more than 100,000,000 values"),
+        ({"y": {"range": [-1e308, 1e308, 1e-300]}}, "y.range", "more than 100,000,000"),
+        ({"y": {"linspace": [0, 1, 10**9]}}, "y.linspace", "1,000,000,000 values; an explora"),
+        ({"y": {"logspace": [0, 400, 3]}}, "y.logspace", "too large for a float (inf)"),
+        ({"x": [1.0, 2.0], "y": []}, "y", "is empty: no values for 'y'"),
+        ({"x": {"values": []}}, "x", "no values for 'x'"),
+    ],
+)
+def test_ranges_and_empty_factors_name_the_parameter(spec, field, message):
+    """Each message names the one parameter and helper at fault (not every parameter)."""
+    position = list(spec).index(field.partition(".")[0])
+    field = f"exploration.product[{position}].{field}"
+    with pytest.raises(ConfigError) as caught:
+        exploration.from_config({"product": spec})
+    assert caught.value.field == field
+    assert message in str(caught.value)
+    if len(spec) > 1:
+        assert "'x'" not in str(caught.value)
+
+
+def test_empty_zip_member_and_too_large_products(monkeypatch):
+    with pytest.raises(ConfigError) as caught:
+        exploration.from_config({"zip": {"x": [], "y": []}})
+    assert caught.value.field == "exploration.zip.x"
+    big = {"a": {"range": [0, 10000]}, "b": {"range": [0, 10000]}, "c": [1, 2]}
+    with pytest.raises(ConfigError) as caught:
+        exploration.from_config({"product": big})
+    assert caught.value.field == "exploration.product"
+    assert "10,000 x 10,000 x 2 = 200,000,000 runs" in str(caught.value)
+    with pytest.raises(ValueError, match="no values for 'b'"):
+        exploration.cartesian_product({"a": [1], "b": []})
+    import pypet_sm.define.trajectory
+
+    monkeypatch.setattr(pypet_sm.define.trajectory, "MAX_RUNS", 3)  # a build hook's runs
+    traj = pypet_sm.Trajectory("t")
+    traj.f_add_parameter("x", 1)
+    traj.f_explore({"x": [1]})
+    with pytest.raises(TrajectoryError, match="4 runs; an exploration has at most 3"):
+        traj.f_expand({"x": [2, 3, 4]})
+
+
+def test_ranges_still_give_their_values():
+    assert exploration.expand_values("f", {"range": [0, 3]}) == [0, 1, 2]
+    assert exploration.expand_values("f", {"range": [3, 0, -1]}) == [3, 2, 1]
+    assert exploration.expand_values("f", {"range": [0.0, 1.0, 0.25]}) == [0.0, 0.25, 0.5, 0.75]
+    assert exploration.expand_values("f", {"range": [1.0, 0.0, -0.5]}) == [1.0, 0.5]
+    assert exploration.expand_values("f", {"linspace": [0, 1, 3]}) == [0.0, 0.5, 1.0]
+
+
 # plans from config and build hooks ----------------------------------------------------------
 
 

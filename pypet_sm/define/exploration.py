@@ -48,6 +48,9 @@ def cartesian_product(
             "combined_parameters must name every parameter of the dict exactly once; "
             f"missing: {missing}, unknown: {unknown}"
         )
+    empty = [name for name in parameter_dict if not len(parameter_dict[name])]
+    if empty:
+        raise ValueError(f"no values for {', '.join(map(repr, empty))}: the product has no runs")
     zipped = []
     for factor in factors:
         lengths = {name: len(parameter_dict[name]) for name in factor}
@@ -71,6 +74,10 @@ def cartesian_product(
 
 
 RANGE_HELPERS = ("values", "range", "linspace", "logspace")
+# pypet names runs run_%08d: no exploration may have more runs than that format can name.
+# Sizes are checked before any list is built, so a typo like `range: [0, 1e12, 1]` is one
+# message, not a parse that fills the memory.
+MAX_RUNS = 100_000_000
 
 
 def _numbers(field: str, args: Any, count: int) -> list[float]:
@@ -80,7 +87,38 @@ def _numbers(field: str, args: Any, count: int) -> list[float]:
         or any(isinstance(a, bool) or not isinstance(a, (int, float)) for a in args)
     ):
         raise ConfigError(field, f"expected a list of {count - 1} or {count} numbers, got {args!r}")
+    bad = [a for a in args if isinstance(a, float) and not math.isfinite(a)]
+    if bad:
+        raise ConfigError(field, f"expected finite numbers, got {bad[0]!r} in {args!r}")
     return args
+
+
+def _too_many(field: str, size: int) -> None:
+    if size > MAX_RUNS:
+        raise ConfigError(field, f"{size:,} values; an exploration has at most {MAX_RUNS:,} runs")
+
+
+def _range(field: str, args: list[float]) -> list[Any]:
+    start, stop, step = (*args, 1)[:3]
+    if step == 0:
+        raise ConfigError(field, f"step 0 in {args!r}: expected [start, stop, step], step not 0")
+    try:
+        if all(isinstance(a, int) for a in args):
+            size = len(range(*map(int, args)))
+        else:
+            size = max(0, math.ceil((stop - start) / step))
+    except OverflowError:
+        size = MAX_RUNS + 1  # beyond what a float or an index holds
+    if not size:
+        direction = "start < stop" if step > 0 else "start > stop"
+        raise ConfigError(field, f"{args!r} is empty: step {step!r} needs {direction}")
+    if size > MAX_RUNS:
+        raise ConfigError(
+            field, f"{args!r} has more than {MAX_RUNS:,} values, the most runs an exploration has"
+        )
+    if all(isinstance(a, int) for a in args):
+        return list(range(*map(int, args)))
+    return np.arange(*args).tolist()
 
 
 def expand_values(field: str, spec: Any) -> list[Any]:
@@ -100,15 +138,17 @@ def expand_values(field: str, spec: Any) -> list[Any]:
             raise ConfigError(field, f"expected a list, got {args!r}")
         return list(args)
     if helper == "range":
-        args = _numbers(field, args, 3)
-        if all(isinstance(a, int) for a in args):
-            return list(range(*map(int, args)))
-        return np.arange(*args).tolist()
+        return _range(field, _numbers(field, args, 3))
     args = _numbers(field, args, 3)
     if len(args) != 3 or not isinstance(args[2], int) or args[2] < 1:
         raise ConfigError(field, f"expected [start, stop, num] with an integer num >= 1: {args!r}")
+    _too_many(field, args[2])
     function = np.linspace if helper == "linspace" else np.logspace
-    return function(args[0], args[1], args[2]).tolist()
+    with np.errstate(over="ignore"):
+        values = function(args[0], args[1], args[2])
+    if not np.isfinite(values).all():
+        raise ConfigError(field, f"{args!r} gives values too large for a float (inf)")
+    return values.tolist()
 
 
 Convert = Callable[[str, list[Any], str], list[Any]]
@@ -129,15 +169,25 @@ def _factor(
     if name == "zip":
         values = _zip(f"{field}.zip", spec, convert)
         return values, tuple(values)
-    return {name: convert(name, expand_values(f"{field}.{name}", spec), f"{field}.{name}")}, (name,)
+    return {name: _explored(f"{field}.{name}", name, spec, convert)}, (name,)
+
+
+def _explored(field: str, name: str, spec: Any, convert: Convert) -> list[Any]:
+    """One parameter's listed values, typed; never none (the product would have no runs)."""
+    values = expand_values(field, spec)
+    if not values:
+        raise ConfigError(
+            field, f"is empty: no values for {name!r}, so the exploration has no runs"
+        )
+    _too_many(field, len(values))
+    return convert(name, values, field)
 
 
 def _zip(field: str, spec: Any, convert: Convert) -> dict[str, list[Any]]:
     if not isinstance(spec, dict) or not spec:
         raise ConfigError(field, f"expected a mapping of parameter name to values, got {spec!r}")
     values = {
-        name: convert(name, expand_values(f"{field}.{name}", item), f"{field}.{name}")
-        for name, item in spec.items()
+        name: _explored(f"{field}.{name}", name, item, convert) for name, item in spec.items()
     }
     lengths = {name: len(v) for name, v in values.items()}
     if len(set(lengths.values())) > 1:
@@ -167,6 +217,7 @@ def from_config(
         raise ConfigError(field, f"expected a mapping or a list of factors, got {body!r}")
     parameter_dict: dict[str, list[Any]] = {}
     order = []
+    sizes = []
     for position, item in enumerate(body):
         values, names = _factor(f"{field}[{position}]", item, convert)
         for name in names:
@@ -174,4 +225,11 @@ def from_config(
                 raise ConfigError(f"{field}[{position}]", f"parameter {name!r} appears twice")
         parameter_dict.update(values)
         order.append(names)
+        sizes.append(len(values[names[0]]))
+    runs = math.prod(sizes)
+    if runs > MAX_RUNS:
+        factors = " x ".join(f"{size:,}" for size in sizes)
+        raise ConfigError(
+            field, f"{factors} = {runs:,} runs; an exploration has at most {MAX_RUNS:,} runs"
+        )
     return cartesian_product(parameter_dict, order)

@@ -13,6 +13,7 @@ import numpy as np
 
 from pypet_sm.define import classes, value_types, values
 from pypet_sm.define.classes import Parameter
+from pypet_sm.define.exploration import MAX_RUNS
 from pypet_sm.define.naming import Leaf, NamingError, check_natural_name
 from pypet_sm.define.view import TrajectoryView
 from pypet_sm.errors import TrajectoryError
@@ -155,6 +156,11 @@ class Trajectory(TrajectoryView):
             raise TrajectoryError(
                 f"f_expand must extend the explored parameters {list(self._explored)}, "
                 f"got {list(ranges)}"
+            )
+        runs = (len(self) if expand else 0) + (next(iter(lengths.values())) if lengths else 0)
+        if runs > MAX_RUNS:
+            raise TrajectoryError(
+                f"{runs:,} runs; an exploration has at most {MAX_RUNS:,} (pypet's run_%08d names)"
             )
         for full_name, run_values in ranges.items():
             leaf = self.f_get(full_name)
