@@ -117,7 +117,7 @@ def test_bad_input(project):
     out = pypet_sm(project, "status", expect=2).stderr
     assert out.strip() == "pypet-sm: config file config.yaml does not exist"
     (project.path / "config.yaml").write_text("trajectory: [1, 2\n")
-    assert "config.yaml: not readable YAML" in pypet_sm(project, "status", expect=2).stderr
+    assert "config.yaml line 2, column 1: expected" in pypet_sm(project, "status", expect=2).stderr
     project.write_module(SIM)
     config = multiply_config()
     config["parameters"]["x"] = {"valeu": 1}

@@ -26,18 +26,15 @@ RATE_STALE = 120.0  # seconds since the last finish after which no rate is shown
 
 
 def _load_plan(config_path: Path) -> Plan:
-    import yaml
-
+    from pypet_sm.define import config_file
     from pypet_sm.execute import plan as plans
 
-    if not config_path.is_file():
+    if not config_path.exists():
         raise UsageError(f"config file {config_path} does not exist")
-    try:
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise UsageError(f"{config_path}: not readable YAML: {error}") from None
-    if not isinstance(config, dict):
-        raise UsageError(f"{config_path}: not a config (expected a mapping of settings)")
+    try:  # read as the workflow reads it (file and line of errors, YAML 1.2 floats)
+        config = config_file.load(config_path)
+    except config_file.ConfigFileError as error:
+        raise UsageError(str(error)) from None
     # plan as the Snakefile does: relative paths (state, logs, the job module) are relative to
     # the project folder, the config's folder
     os.chdir(config_path.resolve().parent)
