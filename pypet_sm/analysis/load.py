@@ -315,6 +315,8 @@ def load_trajectory(
     pypet's; classes the file's config.yaml listed are found without it when importable.
     """
     path = Path(path)
+    if path.is_dir():
+        raise LoadError(f"trajectory file {path} is a folder, not a file")
     if not path.is_file():
         raise LoadError(f"trajectory file {path} does not exist")
     try:

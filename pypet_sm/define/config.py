@@ -7,12 +7,7 @@ hooks) and applies the same defaults, so it also works on a plain dict (tests, P
 
 from __future__ import annotations
 
-import importlib
-import os
 import re
-import sys
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +15,7 @@ from typing import Any
 from pypet_sm.define import exploration
 from pypet_sm.define import values as value_types
 from pypet_sm.define.trajectory import Trajectory
+from pypet_sm.define.user_code import announced, describe, import_object, text, where
 from pypet_sm.errors import ConfigError, PypetSmError
 from pypet_sm.execute.cluster import ResourceSettings, resource_settings
 from pypet_sm.hdf5.records import StorageSettings
@@ -67,31 +63,6 @@ class Settings:
     def environment_log_dir(self, environment: str) -> Path:
         """`<log_folder>/<trajectory>/<environment>`: main.txt, warnings_and_errors.txt, jobs."""
         return self.log_dir / environment
-
-
-def import_object(spec: str, field_name: str) -> Callable[..., Any]:
-    """Import `module:attribute` with the working directory first on sys.path."""
-    module_name, sep, attribute = spec.partition(":")
-    if not sep or not module_name or not attribute:
-        raise ConfigError(field_name, f"expected 'module:function', got {spec!r}")
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as error:  # the user's module may fail in any way while importing
-        raise ConfigError(
-            field_name, f"cannot import module {module_name!r}: {type(error).__name__}: {error}"
-        ) from None
-    try:
-        target = getattr(module, attribute)
-    except AttributeError:
-        raise ConfigError(
-            field_name, f"module {module_name!r} has no attribute {attribute!r}"
-        ) from None
-    if not callable(target):
-        raise ConfigError(field_name, f"{spec!r} is not callable")
-    return target
 
 
 def _require_str(config: dict, key: str, where: str = "") -> str:
@@ -269,16 +240,24 @@ def build_trajectory(config: dict[str, Any], settings: Settings | None = None) -
         except PypetSmError as error:
             raise ConfigError("exploration", str(error)) from None
     if settings.build:
-        hook = import_object(settings.build, "build")
+        _call_build_hook(settings.build, traj)
+    return traj
+
+
+def _call_build_hook(spec: str, traj: Trajectory) -> None:
+    """Import and call the build hook; whatever it does is one message naming it."""
+    with announced(f"calling build hook {spec}"):
+        hook = import_object(spec, "build")
         try:
             hook(traj)
         except PypetSmError as error:
-            raise ConfigError("build", f"{settings.build}: {error}") from None
+            raise ConfigError("build", f"{spec}: {error}") from None
         except Exception as error:  # the user's hook may fail in any way: say where
-            frame = traceback.extract_tb(error.__traceback__)[-1]
             raise ConfigError(
-                "build",
-                f"{settings.build} raised {type(error).__name__}: {error} "
-                f"(at {frame.filename}:{frame.lineno})",
+                "build", f"{spec} raised {type(error).__name__}: {text(error)}{where(error)}"
             ) from None
-    return traj
+        except BaseException as error:  # sys.exit(), Ctrl-C: one line, not a silent exit 0
+            hint = isinstance(error, SystemExit) and "; a build hook returns when it is done"
+            raise ConfigError(
+                "build", f"the build hook {spec} {describe(error)}{where(error)}{hint or ''}"
+            ) from None

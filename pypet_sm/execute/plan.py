@@ -19,6 +19,7 @@ from pypet_sm import atomic
 from pypet_sm.define import validate, value_types
 from pypet_sm.define.config import AUTO, Settings, build_trajectory, import_object, load_settings
 from pypet_sm.define.trajectory import Trajectory
+from pypet_sm.define.user_code import announced
 from pypet_sm.define.values import canonical
 from pypet_sm.errors import PypetSmError
 from pypet_sm.execute import identity
@@ -284,7 +285,8 @@ def from_config(config: dict[str, Any]) -> Plan:
     (in the planning interpreter: a job module must import there too)."""
     settings = load_settings(config)
     traj = build_trajectory(config, settings)
-    function = import_object(settings.job, "job")
+    with announced(f"importing the job module of {settings.job}"):
+        function = import_object(settings.job, "job")
     validate.job_signature(function, settings.job, settings.args, settings.kwargs)
     validate.output_paths(settings)
     return from_trajectory(settings, traj)
