@@ -113,6 +113,12 @@ def test_keep_going_config_merges_failed_runs_then_recomputes_only_them(project)
     project.write_config(_config(keep_going=True))
     proc = project.snakemake()
     _check_kept_going(project, proc)
+    # exit status 0, but the terminal names the failed runs and says why it is 0
+    shown = proc.stdout + proc.stderr
+    assert "pypet_sm: 2 run(s) failed:" in shown, project.describe(proc)
+    assert "run_00000002: ValueError: boom in run 2 at x=2.0" in shown
+    assert "the exit status is 0 because of keep_going: true in the config" in shown
+    assert "hdf5/fails.hdf5 holds them with completed = 0" in shown
     assert "2 runs failed" in (project.path / "logs/fails/merge.log").read_text()
 
     # the next invocation computes only the failed runs (still failing) and merges again
@@ -123,7 +129,8 @@ def test_keep_going_config_merges_failed_runs_then_recomputes_only_them(project)
 
     # fixed: only the failed runs are computed; the trajectory is complete
     project.write_module(FAILING.replace("BROKEN = {2, 5}", "BROKEN = set()"))
-    project.snakemake()
+    proc = project.snakemake()
+    assert "run(s) failed" not in proc.stdout + proc.stderr, project.describe(proc)
     assert _idx_called(project, N_RUNS + 2) == [2, 5]
     with project.load() as traj:
         assert [traj.f_get_run_information(i)["completed"] for i in range(N_RUNS)] == [1] * 8
@@ -139,6 +146,36 @@ def test_snakemake_keep_going_flag_does_the_same(project):
     project.write_config(_config())
     proc = project.snakemake("--keep-going")
     _check_kept_going(project, proc)
+    shown = proc.stdout + proc.stderr
+    assert "pypet_sm: 2 run(s) failed:" in shown, project.describe(proc)
+    assert "the exit status is 0 because of snakemake's --keep-going" in shown
+
+
+DIES = """
+import os
+import sys
+
+
+def multiply(traj):
+    if traj.v_idx == 1:
+        print("pypet_sm: cannot write the fragment of run_00000001: No space left on device",
+              file=sys.stderr, flush=True)
+        os._exit(1)
+    traj.f_add_result("z", traj.x * traj.y)
+"""
+
+
+def test_a_job_that_fails_outside_its_runs_is_named_with_its_reason(project):
+    """A run job that fails for a reason of its own (here: its last log line, as the job
+    driver writes it for a full disk) is named on the terminal with that reason."""
+    project.write_module(DIES)
+    project.write_config(_config(runs_per_job=2))
+    proc = project.snakemake("--cores", "1", cores=None, expect=1)
+    shown = proc.stdout + proc.stderr
+    assert (
+        "pypet_sm: run job 000000 failed: cannot write the fragment of run_00000001: No space "
+        "left on device (log logs/fails/jobs/job_000000.log)"
+    ) in shown, project.describe(proc)
 
 
 RETRIED = """

@@ -36,7 +36,7 @@ from pypet_sm import atomic
 from pypet_sm.define import validate
 from pypet_sm.define.config import Settings
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import cleanup, cluster, failures, workflow_lock
+from pypet_sm.execute import cleanup, cluster, failures, manifest, workflow_lock
 from pypet_sm.execute import plan as plans
 from pypet_sm.execute.plan import Plan
 from pypet_sm.provenance import environment
@@ -44,6 +44,9 @@ from pypet_sm.provenance import environment
 # What the main snakemake decided for its jobs in `onstart`, for the inner snakemake of a
 # cluster job (which runs no hooks and is not told Snakemake's --keep-going).
 INVOCATION = "invocation.json"
+# A run job that fails for a reason other than failed runs says why in the last line of its
+# log, after this prefix (pypet_sm/execute/job.py); onerror shows that line.
+JOB_REASON = "pypet_sm: "
 
 
 class Unrecorded:
@@ -168,13 +171,64 @@ class Sweep:
             raise _workflow_error(error) from None
 
     def onerror(self) -> None:
-        """Name the failed runs and the merge's error, if any."""
+        """Name the failed runs, the run jobs that failed for another reason (the last line
+        of their log), and the merge's error, if any."""
         for message in (
             failures.summary(self.plan, self.job_log),
+            *self.job_errors(),
             failures.merge_failure(Path(self.logs) / "merge.log", self.started),
         ):
             if message:
                 print(message, file=sys.stderr)
+
+    def onsuccess(self) -> None:
+        """Runs that failed but were merged (keep going) are named on the terminal too: the
+        exit status 0 alone would hide them."""
+        if not self.keep_going:
+            return
+        summary = failures.summary(self.plan, self.job_log)
+        if not summary:
+            return
+        why = (
+            "keep_going: true in the config"
+            if self.keep_going_config
+            else "snakemake's --keep-going"
+        )
+        record = validate.merge_record(self.settings.trajectory_state)
+        try:
+            merged = record.stat().st_mtime >= self.started
+        except OSError:
+            merged = False
+        where = (
+            f"{self.trajectory_file} holds them with completed = 0"
+            if merged
+            else "no trajectory file was merged in this invocation"
+        )
+        print(
+            f"{summary}\npypet_sm: the exit status is 0 because of {why}, although runs "
+            f"failed: {where}; run snakemake again to compute them",
+            file=sys.stderr,
+        )
+
+    def job_errors(self) -> list[str]:
+        """For each run job that failed in this invocation (no manifest) and whose log ends
+        with the job's own reason (a last line `pypet_sm: ...`), that reason with the job."""
+        found = []
+        for job in range(self.plan.n_jobs):
+            log = Path(self.job_log(job))
+            try:
+                if log.stat().st_mtime < self.started:
+                    continue
+            except OSError:
+                continue
+            if manifest.path(self.settings.trajectory_state, job).exists():
+                continue
+            reason = _last_line(log)
+            if reason.startswith(JOB_REASON):
+                found.append(
+                    f"pypet_sm: run job {job:06d} failed: {reason[len(JOB_REASON) :]} (log {log})"
+                )
+        return found
 
 
 def prepare(config: dict[str, Any], workflow: Any) -> Sweep:
@@ -211,6 +265,17 @@ def prepare(config: dict[str, Any], workflow: Any) -> Sweep:
         started=started,
         lock=lock,
     )
+
+
+def _last_line(path: Path, tail: int = 8192) -> str:
+    """The last non-empty line of a file (its last `tail` bytes are read)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - tail))
+            lines = handle.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")
 
 
 def _workflow_error(error: PypetSmError) -> Exception:

@@ -28,3 +28,8 @@ onstart:
 
 onerror:
     PYPET_SM.onerror()
+
+
+# failed runs merged as not completed (keep going): named here too, as the exit status is 0
+onsuccess:
+    PYPET_SM.onsuccess()
