@@ -153,13 +153,14 @@ def test_snakemake_keep_going_flag_does_the_same(project):
 
 DIES = """
 import os
-import sys
 
 
 def multiply(traj):
     if traj.v_idx == 1:
-        print("pypet_sm: cannot write the fragment of run_00000001: No space left on device",
-              file=sys.stderr, flush=True)
+        # what the job driver writes last when it cannot go on (here: as if the disk filled)
+        with open("logs/fails/jobs/job_000000.log", "a") as log:
+            log.write("pypet_sm: cannot write the fragment of run_00000001: No space left on "
+                      "device\\n")
         os._exit(1)
     traj.f_add_result("z", traj.x * traj.y)
 """
