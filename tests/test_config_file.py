@@ -189,6 +189,10 @@ def exits_3(traj):
     raise SystemExit(3)
 
 
+def exits_none(traj):
+    sys.exit()
+
+
 def interrupted(traj):
     raise KeyboardInterrupt
 
@@ -212,6 +216,7 @@ def loud(traj):
     [
         ("exits", "called sys.exit(0) (at "),
         ("exits_3", "called sys.exit(3)"),
+        ("exits_none", "called sys.exit() (at "),
         ("interrupted", "was interrupted (Ctrl-C) (at "),
         ("base", "raised Stop: not an Exception"),
         ("loud", "raised Loud: <Loud whose str() fails>"),

@@ -100,7 +100,7 @@ CASES = [
         "hook-module-exits-0",
         {"config.yaml": BASE + "build: quits:build\n", "quits.py": "import sys\nsys.exit()\n"},
         [],
-        ["config field 'build': importing module 'quits' called sys.exit(None)"],
+        ["config field 'build': importing module 'quits' called sys.exit() (at "],
     ),
 ]
 

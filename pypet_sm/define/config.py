@@ -257,7 +257,7 @@ def _call_build_hook(spec: str, traj: Trajectory) -> None:
                 "build", f"{spec} raised {type(error).__name__}: {text(error)}{where(error)}"
             ) from None
         except BaseException as error:  # sys.exit(), Ctrl-C: one line, not a silent exit 0
-            hint = isinstance(error, SystemExit) and "; a build hook returns when it is done"
+            hint = "; a build hook returns when it is done" if isinstance(error, SystemExit) else ""
             raise ConfigError(
-                "build", f"the build hook {spec} {describe(error)}{where(error)}{hint or ''}"
+                "build", f"the build hook {spec} {describe(error)}{where(error)}{hint}"
             ) from None

@@ -55,7 +55,7 @@ def where(error: BaseException) -> str:
 def describe(error: BaseException) -> str:
     """What a BaseException that is not an Exception means, in words."""
     if isinstance(error, SystemExit):
-        return f"called sys.exit({error.code!r})"
+        return f"called sys.exit({'' if error.code is None else repr(error.code)})"
     if isinstance(error, KeyboardInterrupt):
         return "was interrupted (Ctrl-C)"
     return f"raised {type(error).__name__}: {text(error)}"
