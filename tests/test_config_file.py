@@ -80,6 +80,8 @@ def test_merge_keys_and_equal_keys_in_different_mappings_are_fine(tmp_path):
         """,
     )
     assert document["parameters"] == {"x": {"value": 2.0, "comment": "c"}, "y": {"x": 1}}
+    # a yte template (Snakemake renders `__use_yte__: true` files) repeats its `?if` keys
+    _load(tmp_path, "__use_yte__: true\n?if True:\n  a: 1\n?if True:\n  b: 2\n")
 
 
 def test_yaml_12_floats_and_quoted_strings(tmp_path):

@@ -56,6 +56,8 @@ class _Loader(yaml.FullLoader):
                 hash(key)
             except (TypeError, yaml.YAMLError):
                 continue  # the constructor below says what is wrong with such a key
+            if isinstance(key, str) and key.startswith("?"):
+                continue  # a yte template's `?if`/`?for` keys, which Snakemake renders
             mark = key_node.start_mark
             if key in seen:
                 first = seen[key]
