@@ -53,7 +53,8 @@ def write(
     plots_dir.mkdir(parents=True, exist_ok=True)
     for old in plots_dir.glob("*.png"):
         old.unlink()
-    with load_trajectory(trajectory_file) as traj:
+    # the file the merge just wrote from this project's runs: its pickles are the project's
+    with load_trajectory(trajectory_file, allow_pickle=True) as traj:
         n_runs = len(traj)
         rows = traj._runs()
         done = rows["completed"].astype(bool)
