@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--draw-plots", choices=("True", "False"), default="True", help="False: summary only"
     )
+    report.add_argument(
+        "--max-plots", type=int, default=50, help="at most this many figures (report: max_plots)"
+    )
     return parser
 
 
@@ -110,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 arguments.summary,
                 arguments.plots,
                 arguments.draw_plots == "True",
+                arguments.max_plots,
             )
     except PypetSmError as error:
         logger.error("%s", error)

@@ -26,6 +26,7 @@ from pypet_sm.analysis.queries import RunQueries
 from pypet_sm.analysis.tree import (
     LoadError,
     Loading,
+    PickledLeaf,
     RunBranch,
     children_of,
     known_classes,
@@ -196,7 +197,10 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
         if name_or_idx is None:
             self._set_current(-1, None)
             for leaf in self._explored:
-                stored_values(leaf)["data"] = self._defaults[id(leaf)]
+                if isinstance(leaf, PickledLeaf):
+                    leaf._load({"data": self._defaults[id(leaf)]})
+                else:
+                    leaf.values["data"] = self._defaults[id(leaf)]
             return
         idx = self._index(name_or_idx)
         self._set_current(idx, self.f_get_run_names()[idx])

@@ -15,7 +15,7 @@ from pypet_sm.define import classes
 from pypet_sm.define.naming import Group, Leaf
 from pypet_sm.errors import PypetSmError
 from pypet_sm.hdf5 import layout
-from pypet_sm.hdf5.codec import LoadedLeaf
+from pypet_sm.hdf5.codec import LoadedLeaf, Pickled
 from pypet_sm.hdf5.reader import StoredGroup, run_locations
 
 if TYPE_CHECKING:
@@ -101,7 +101,10 @@ class PickledLeaf(Leaf):
 
     def _load(self, values: dict[str, Any]) -> None:
         """Show one run's value of an explored parameter (`TrajectoryView._show_value`)."""
-        self._stored.update(values)
+        for key, value in values.items():
+            if self._loaded and isinstance(value, Pickled):  # a default kept from before
+                value = value.load()
+            self._stored[key] = value
 
 
 def stored_values(leaf: Leaf) -> dict[str, Any]:

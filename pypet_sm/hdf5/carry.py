@@ -237,11 +237,11 @@ def carry_over(old: str | os.PathLike, new: str | os.PathLike, name: str) -> Car
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", tables.NaturalNameWarning)
         try:
-            old_h5 = tables.open_file(str(old), "r")
+            old_h5 = attributes.open_file(old, "r")
         except tables.HDF5ExtError as error:
             raise open_error(old, error) from None
         try:
-            with old_h5, tables.open_file(str(new), "a") as h5:
+            with old_h5, attributes.open_file(new, "a") as h5:
                 return _Carrier(old_h5, h5, name).run()
         except tables.HDF5ExtError as error:
             raise HDF5Error(str(error)) from None

@@ -34,7 +34,9 @@ from pypet_sm.hdf5.layout import (
 
 
 def _attribute(node: tables.Node, name: str) -> Any:
-    return attributes.read(node, name)
+    value = attributes.read(node, name)
+    # a pickle that is not plain data stays its bytes (never unpickled): show them as text
+    return value.decode(ENCODING, errors="replace") if isinstance(value, bytes) else value
 
 
 def _restore(value: Any, coll_type: str | None, type_name: str | None) -> Any:
@@ -110,8 +112,11 @@ def _holds_objects(node: tables.Node) -> bool:
 
 
 def _pickled(node: tables.Node, read: Callable[[], Any]) -> Pickled:
-    size = node.size_on_disk if isinstance(node, tables.Leaf) else 0
-    return Pickled(read, int(size))
+    try:
+        size = int(node.size_on_disk)
+    except (AttributeError, NotImplementedError):  # groups (pandas), VLArrays: unknown
+        size = 0
+    return Pickled(read, size)
 
 
 def _pickle(data: Any) -> Pickled:
@@ -141,7 +146,8 @@ def _read_node(node: tables.Node) -> Any:
 
             return pandas.read_hdf(node._v_file.filename, node._v_pathname, mode="r")
 
-        return _pickled(node, read) if _holds_objects(node) else read()
+        # pandas opens the file itself, with PyTables' own unpickling attributes
+        return _pickled(node, read)
     raise ValueError(f"cannot read {node._v_pathname}: unknown storage type {store!r}")
 
 

@@ -247,7 +247,7 @@ class TrajectoryFile:
 
     def __init__(self, path: str | os.PathLike) -> None:
         try:
-            self._h5 = tables.open_file(str(path), mode="r")
+            self._h5 = attributes.open_file(path, mode="r")
         except (tables.HDF5ExtError, IsADirectoryError) as error:
             raise open_error(path, error) from None
 
