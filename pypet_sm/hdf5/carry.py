@@ -151,6 +151,8 @@ def _owner(parts: list[str], record: _Record) -> str:
 
 
 def _user_attributes(node: tables.Node) -> dict[str, object]:
+    """The user's attributes (a pickle of more than plain data stays its bytes: the file is
+    opened by `attributes.open_file`, so copying it runs nothing)."""
     attrs = node._v_attrs
     return {
         name: attrs[name] for name in attrs._v_attrnamesuser if not name.startswith(OWNED_PREFIXES)
