@@ -118,3 +118,33 @@ def test_what_the_user_stored_survives_extending_and_shrinking(project):
         assert "/analysis/histogram" in h5 and "/notes" in h5
     with project.load() as traj:
         assert sorted(traj.f_get_from_runs("z").values()) == [10.0, 20.0, 30.0]
+
+
+def test_a_carry_over_that_fails_keeps_the_old_file_beside(tmp_path, monkeypatch, caplog):
+    """Whatever goes wrong while copying the user's nodes, the old file is kept, not lost."""
+    import logging
+
+    from pypet_sm.hdf5 import carry
+
+    from .conftest import compute_in_process, write_unique_module
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = write_unique_module(tmp_path, "def job(traj):\n    traj.f_add_result('z', traj.x)\n")
+    config = multiply_config(name="odd", job=f"{module}:job")
+    compute_in_process(config)
+    path = tmp_path / "hdf5" / "odd.hdf5"
+    with tables.open_file(path, "a") as h5:
+        h5.create_array("/", "mine", obj=[1])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something odd\nin the file")
+
+    monkeypatch.setattr(carry, "carry_over", broken)
+    config["exploration"] = {"product": {"x": [1.0, 2.0, 3.0], "y": [10, 20, 30]}}
+    with caplog.at_level(logging.INFO, logger="pypet_sm.notice"):
+        compute_in_process(config)
+    [backup] = path.parent.glob("odd.hdf5.bak-*")
+    with tables.open_file(backup) as h5:
+        assert "/mine" in h5
+    assert "could not be copied into the new" in caplog.text and "in the file" in caplog.text

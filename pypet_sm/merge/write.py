@@ -243,7 +243,18 @@ def _carry_over(output: Path, new: Path, name: str) -> None:
     file beside the new one when some of it cannot be carried over."""
     from pypet_sm.hdf5.carry import carry_over
 
-    carried = carry_over(output, new, name)
+    try:
+        carried = carry_over(output, new, name)
+    except Exception as error:  # whatever the file holds: keep it whole rather than lose it
+        backup = _keep_beside(output)
+        notice.warning(
+            "kept the previous trajectory file as %s: what was stored in it since the last "
+            "merge could not be copied into the new %s (%s)",
+            backup,
+            output,
+            str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__,
+        )
+        return
     if carried.carried:
         notice.info(
             "carried over into the new %s what you stored in it since the last merge "
