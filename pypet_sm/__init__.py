@@ -17,12 +17,16 @@ __version__ = "0.1.0"
 
 
 def load_trajectory(
-    path: str | Path, name: str | None = None, dynamic_imports: list[Any] | None = None
+    path: str | Path,
+    name: str | None = None,
+    dynamic_imports: list[Any] | None = None,
+    allow_pickle: bool = False,
 ) -> LoadedTrajectory:
-    """Load a trajectory file for analysis (see `pypet_sm.analysis.load`)."""
+    """Load a trajectory file for analysis (see `pypet_sm.analysis.load`). Pickles in the
+    file are unpickled, on access, only with `allow_pickle=True`: unpickling runs code."""
     from pypet_sm.analysis.load import load_trajectory as _load
 
-    return _load(path, name, dynamic_imports)
+    return _load(path, name, dynamic_imports, allow_pickle)
 
 
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     merge = commands.add_parser("merge", help="merge all fragments into the trajectory file")
     merge.add_argument("--plan", required=True)
     merge.add_argument("--output", required=True, help="trajectory HDF5 file")
+    merge.add_argument(
+        "--notices-fd",
+        type=int,
+        help="file descriptor (the terminal, while stderr goes to the log) for what the "
+        "user must see: what the merge carried over or kept beside the trajectory file",
+    )
     for command, what in ((run_job, "the job"), (merge, "a job the merge computes again")):
         command.add_argument(
             "--keep-going",
@@ -40,7 +47,22 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--draw-plots", choices=("True", "False"), default="True", help="False: summary only"
     )
+    report.add_argument(
+        "--max-plots", type=int, default=50, help="at most this many figures (report: max_plots)"
+    )
     return parser
+
+
+def _show_notices(fd: int) -> None:
+    """Copy the `pypet_sm.notice` messages to `fd` as well as to the logs."""
+    try:
+        stream = os.fdopen(fd, "w", buffering=1, closefd=False)
+    except OSError:  # not open: the rule did not pass it on
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("pypet_sm: %(message)s"))
+    logging.getLogger("pypet_sm.notice").addHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         logs.set_context(arguments.command)
         logger = logs.setup(log_dir, settings.log_level)
+        if getattr(arguments, "notices_fd", None) is not None:
+            _show_notices(arguments.notices_fd)
     try:
         if arguments.command == "run-job":
             from pypet_sm.execute.job import run_job
@@ -89,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 arguments.summary,
                 arguments.plots,
                 arguments.draw_plots == "True",
+                arguments.max_plots,
             )
     except PypetSmError as error:
         logger.error("%s", error)

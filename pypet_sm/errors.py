@@ -25,4 +25,9 @@ class FragmentError(PypetSmError):
 
 class HDF5Error(OSError):
     """The HDF5 library failed to read or write a file (PyTables' HDF5ExtError, translated by
-    `pypet_sm.hdf5` so that callers need not import PyTables); the message is the library's."""
+    `pypet_sm.hdf5` so that callers need not import PyTables). Opening a file gives one line
+    naming the file and `kind` (`pypet_sm.hdf5.reader.LOCKED`, ...); writing gives the
+    library's message."""
+
+    kind: str = ""
+    reason: str = ""

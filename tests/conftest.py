@@ -190,10 +190,11 @@ class Project:
         filename = self.config["trajectory"].get("filename") or f"hdf5/{self.name}.hdf5"
         return self.path / filename
 
-    def load(self):
+    def load(self, allow_pickle: bool = True):
+        """The trajectory file (the test's own runs: their pickles may be unpickled)."""
         import pypet_sm
 
-        return pypet_sm.load_trajectory(self.trajectory_file)
+        return pypet_sm.load_trajectory(self.trajectory_file, allow_pickle=allow_pickle)
 
     @property
     def state(self) -> Path:

@@ -92,14 +92,16 @@ def test_the_reader_answers_what_the_callers_ask(tmp_path, run_sets_above):
         assert not trajectory.stacked()
 
 
-def test_hdf5_errors_are_oserrors_with_the_librarys_message(tmp_path):
+def test_hdf5_errors_are_oserrors_of_one_line_naming_the_file(tmp_path):
+    # (issue 14, item 13: the message was HDF5's 20-line back trace)
     text = tmp_path / "not.hdf5"
     text.write_text("not HDF5")
     assert not is_hdf5_file(text)
     with pytest.raises(OSError) as raised:
         TrajectoryFile(text)
-    assert isinstance(raised.value, HDF5Error) and "HDF5" in str(raised.value)
-    with pytest.raises(LoadError, match="is not a readable HDF5 file"):
+    assert isinstance(raised.value, HDF5Error)
+    assert str(raised.value) == f"{text} is not an HDF5 file"
+    with pytest.raises(LoadError, match="not.hdf5 is not an HDF5 file$"):
         pypet_sm.load_trajectory(text)
 
 

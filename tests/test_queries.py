@@ -55,3 +55,57 @@ def test_get_from_runs_subset(traj):
     assert traj.f_get_from_runs("z", runs=[]) == {}
     with pytest.raises(LoadError, match="out of range"):
         traj.f_get_from_runs("z", runs=[6])
+
+
+CLASHING = """
+def job(traj):
+    traj.f_add_result("model.y", traj.par.model.y * 2, comment="named like a parameter")
+    traj.f_add_result("x", traj.par.x + 0.5, comment="named like the other parameter")
+    traj.f_add_result("runtime", 7.0, comment="named like a provenance column")
+    traj.f_add_result("a.z", 1.0)
+    traj.f_add_result("b.z", 2.0, comment="the same leaf name in another group")
+"""
+
+
+def test_runs_table_columns_never_replace_each_other(project):
+    """(issue 14, item 7) A result named like a parameter (or a provenance column) replaced
+    its column: both are there now, under their full names."""
+    import csv
+    import subprocess
+    import sys
+
+    project.write_module(CLASHING)
+    project.write_config(
+        multiply_config(
+            name="clash",
+            parameters={"x": 0.0, "model.y": 0},
+            exploration={"product": {"x": [1.0, 2.0], "model.y": [10, 20]}},
+            job="sim:job",
+        )
+    )
+    project.snakemake()
+    with project.load() as traj:
+        table = traj.runs_table(provenance=True)
+        assert list(table["parameters.model.y"]) == [10, 20, 10, 20]
+        assert list(table["results.model.y"]) == [20, 40, 20, 40]
+        assert list(table["parameters.x"]) == [1.0, 1.0, 2.0, 2.0]
+        assert list(table["results.x"]) == [1.5, 1.5, 2.5, 2.5]
+        assert list(table["results.runtime"]) == [7.0] * 4
+        assert all(value != 7.0 for value in table["runtime"])  # the run's own runtime
+        assert list(table["a.z"]) == [1.0] * 4 and list(table["b.z"]) == [2.0] * 4
+        for clashing in ("x", "model.y"):
+            assert clashing not in table.columns
+        plain = traj.runs_table(results=["a.z"])  # without a clash the short names stay
+        assert list(plain.columns) == ["idx", "name", "x", "model.y", "a.z"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pypet_sm.cli", "table", project.trajectory_file, "--csv", "t.csv"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        env=project.environment(),
+    )
+    assert done.returncode == 0, done.stderr
+    with open(project.path / "t.csv") as handle:
+        header = next(csv.reader(handle))
+    for column in ("parameters.model.y", "results.model.y", "parameters.x", "results.x"):
+        assert column in header, header

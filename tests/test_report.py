@@ -319,3 +319,27 @@ def assert_shows_heatmap(shot: np.ndarray) -> None:
     assert (on_map & (nearest > 240)).sum() > 2_000, "no yellow: the largest value"
     light_grey = np.abs(pixels - 211 / 255).max(axis=1) < 3 / 255  # matplotlib's lightgrey
     assert light_grey.sum() > 2_000, "no grey cell for the failed run"
+
+
+MANY = """
+def many(traj):
+    for i in range(6):
+        traj.f_add_result(f"s.r{i}", traj.x * i, comment=f"result {i}")
+"""
+
+
+def test_the_number_of_plots_is_capped_and_the_summary_says_what_was_left_out(project):
+    """(issue 14, item 11) 10,000 scalar results drew 10,000 plots for 15 minutes."""
+    project.write_module(MANY)
+    config = sweep_config("many", {"product": {"x": [1.0, 2.0]}}, job="sim:many")
+    config["report"] = {"max_plots": 2}
+    project.write_config(config)
+    project.snakemake()
+    report = project.state / "report"
+    assert sorted(path.name for path in (report / "plots").glob("*.png")) == [
+        "s.r0.png",
+        "s.r1.png",
+    ]
+    summary = (report / "summary.html").read_text()
+    assert "4 more scalar results are not plotted" in summary, summary
+    assert "report: max_plots" in summary and "s.r2, s.r3, s.r4, s.r5" in summary

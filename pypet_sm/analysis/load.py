@@ -25,19 +25,23 @@ import numpy as np
 from pypet_sm.analysis.queries import RunQueries
 from pypet_sm.analysis.tree import (
     LoadError,
+    Loading,
+    PickledLeaf,
     RunBranch,
     children_of,
     known_classes,
     lazy,
     leaves_below,
     runs_of,
+    stored_range,
+    stored_values,
 )
 from pypet_sm.define.naming import Group, Leaf, NamingError
 from pypet_sm.define.view import TrajectoryView
 from pypet_sm.hdf5 import layout
 from pypet_sm.hdf5.reader import TrajectoryFile
 
-__all__ = ["LoadError", "LoadedTrajectory", "load_trajectory"]
+__all__ = ["AmbiguousTrajectory", "LoadError", "LoadedTrajectory", "load_trajectory"]
 RUN_BRANCHES = layout.RUN_BRANCHES
 
 
@@ -45,10 +49,14 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
     """A trajectory read from a file; close it (or use `with`) when done."""
 
     def __init__(
-        self, file: TrajectoryFile, name: str, dynamic_imports: list[Any] | None = None
+        self,
+        file: TrajectoryFile,
+        name: str,
+        dynamic_imports: list[Any] | None = None,
+        allow_pickle: bool = False,
     ) -> None:
         stored = file.trajectory(name)
-        known = known_classes(stored.root, dynamic_imports)
+        known = Loading(known_classes(stored.root, dynamic_imports), allow_pickle)
         super().__init__(name, stored.comment)
         object.__setattr__(self, "_file", file)
         object.__setattr__(self, "_stored", stored)
@@ -61,13 +69,12 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
                 self._children[branch] = RunBranch(child, self)
         # its rows are read when first asked for: 10^5 rows take half a second
         object.__setattr__(self, "_runs_rows", None)
-        explored = [
-            leaf for leaf in self.f_iter_leaves_of(layout.PARAMETERS) if leaf.explored is not None
-        ]
+        explored = [leaf for leaf in self.f_iter_leaves_of(layout.PARAMETERS) if leaf.v_explored]
         order = self._exploration_order()
         explored.sort(key=lambda leaf: order.get(leaf.v_full_name, len(order)))
         object.__setattr__(self, "_explored", explored)
-        object.__setattr__(self, "_defaults", {id(leaf): leaf.values["data"] for leaf in explored})
+        defaults = {id(leaf): stored_values(leaf)["data"] for leaf in explored}
+        object.__setattr__(self, "_defaults", defaults)
         # pypet names every run run_%08d after its index, as the runs table has them
         run_names = [layout.run_name(idx) for idx in range(len(self))]
         object.__setattr__(self, "_run_names", run_names)
@@ -157,7 +164,7 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
     def __len__(self) -> int:
         if self._stored.has_runs_table():
             return self._stored.runs_count()
-        return len(self._explored[0].f_get_range()) if self._explored else 1
+        return len(stored_range(self._explored[0]) or ()) if self._explored else 1
 
     def f_get_run_names(self) -> list[str]:
         """Run names in run order."""
@@ -190,12 +197,15 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
         if name_or_idx is None:
             self._set_current(-1, None)
             for leaf in self._explored:
-                leaf.values["data"] = self._defaults[id(leaf)]
+                if isinstance(leaf, PickledLeaf):
+                    leaf._load({"data": self._defaults[id(leaf)]})
+                else:
+                    leaf.values["data"] = self._defaults[id(leaf)]
             return
         idx = self._index(name_or_idx)
         self._set_current(idx, self.f_get_run_names()[idx])
         for leaf in self._explored:
-            self._show_value(leaf, leaf.f_get_range()[idx])
+            self._show_value(leaf, (stored_range(leaf) or [])[idx])
 
     def f_restore_default(self) -> None:
         self.f_set_crun(None)
@@ -289,7 +299,7 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
         except (KeyError, AttributeError):
             return {}
         found = {
-            name: {key: leaf.values.get("data") for key, leaf in leaves_below(group)}
+            name: {key: stored_values(leaf).get("data") for key, leaf in leaves_below(group)}
             for name, group in environments._children.items()
             if isinstance(group, Group)
         }
@@ -306,32 +316,49 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
         self.f_close()
 
 
+class AmbiguousTrajectory(LoadError):
+    """A file holding several trajectories, opened without naming one."""
+
+    def __init__(self, path: Path, names: list[str]) -> None:
+        self.path, self.names = path, names
+        super().__init__(f"{path} holds trajectories {names}; pass name=... (one of them)")
+
+
 def load_trajectory(
-    path: str | Path, name: str | None = None, dynamic_imports: list[Any] | None = None
+    path: str | Path,
+    name: str | None = None,
+    dynamic_imports: list[Any] | None = None,
+    allow_pickle: bool = False,
 ) -> LoadedTrajectory:
     """Open the trajectory `name` (default: the only one) of the HDF5 file at `path`.
 
     `dynamic_imports`: your own Parameter/Result classes (classes or 'module:Class'), as
     pypet's; classes the file's config.yaml listed are found without it when importable.
+    `allow_pickle`: items the file holds as pickles (PickleResult, PickleParameter, object
+    arrays) are unpickled when first asked for only with True, since unpickling runs code
+    the file names; with False (the default) asking for one is a LoadError naming it.
     """
     path = Path(path)
     if path.is_dir():
-        raise LoadError(f"trajectory file {path} is a folder, not a file")
+        raise LoadError(f"{path} is a folder, not a trajectory file")
     if not path.is_file():
         raise LoadError(f"trajectory file {path} does not exist")
     try:
         file = TrajectoryFile(path)
-    except OSError as error:  # HDF5Error included
-        raise LoadError(f"{path} is not a readable HDF5 file: {error}") from None
+    except OSError as error:  # HDF5Error: one line naming the file and what is wrong
+        raise LoadError(str(error)) from None
     try:
-        names = file.names
+        # groups a user stored beside the trajectory (the merge keeps them) are not one
+        names = file.trajectory_names or file.names
         if name is None:
+            if not names:
+                raise LoadError(f"{path} holds no trajectory")
             if len(names) != 1:
-                raise LoadError(f"{path} holds trajectories {names}; pass name=...")
+                raise AmbiguousTrajectory(path, names)
             name = names[0]
-        elif name not in names:
+        elif name not in file.names:
             raise LoadError(f"{path} has no trajectory {name!r}; it holds {names}")
-        return LoadedTrajectory(file, name, dynamic_imports)
+        return LoadedTrajectory(file, name, dynamic_imports, allow_pickle)
     except BaseException:
         file.close()
         raise

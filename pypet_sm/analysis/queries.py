@@ -7,12 +7,13 @@ stacked layout or the run scalars index) where the file has it, else run group b
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pypet_sm.analysis.tree import LoadError
+from pypet_sm.analysis.tree import LoadError, PickledLeaf, stored_range
 from pypet_sm.define import value_types
 from pypet_sm.define.naming import Leaf, NamingError
 from pypet_sm.hdf5 import layout
@@ -67,8 +68,8 @@ class RunQueries:
         columns = []
         for name in name_list:
             leaf = self._parameter(name)
-            if leaf.explored is not None:
-                columns.append(leaf.explored)
+            if leaf.v_explored:
+                columns.append(leaf.f_get_range())
             else:
                 columns.append([leaf.f_get()] * len(self))
         for idx, hit in enumerate(map(predicate, *columns)):
@@ -82,7 +83,7 @@ class RunQueries:
         names = list(values)
         leaves = [self._parameter(name) for name in names]
         for name, leaf in zip(names, leaves, strict=True):
-            if leaf.explored is None:
+            if not leaf.v_explored:
                 raise LoadError(f"{name!r} ({leaf.v_full_name}) is not explored in {self.v_name}")
         wanted = [values[name] for name in names]
 
@@ -160,26 +161,39 @@ class RunQueries:
         `results`, every result holding a single scalar in the first completed run is a column.
         `provenance=True` adds where and how each run ran: environment, host, pid,
         cluster_job_id, attempt, start, finish (POSIX timestamps), runtime and cluster_node.
+        Columns are named by the parameter's name below `parameters` and the result's below
+        its run group; where two columns would share a name (a result named like a parameter
+        or a provenance column), those parameters and results get their full names
+        (`parameters.model.y`, `results.model.y`). Pickled parameters show as placeholders
+        (`<pickle, N bytes>`) unless the trajectory was loaded with allow_pickle=True.
         """
         names = self.f_get_run_names()
-        columns: dict[str, Any] = {"idx": np.arange(len(names)), "name": np.array(names)}
+        fixed: dict[str, Any] = {"idx": np.arange(len(names)), "name": np.array(names)}
         if provenance:
             table = self._read_provenance()
             if table is None:
                 raise LoadError(f"{self.v_name} has no {layout.PROVENANCE_PATH} table")
             for column in PROVENANCE_COLUMNS:
                 if column not in (table.dtype.names or ()):  # written before the column existed
-                    columns[column] = np.full(len(names), "")
+                    fixed[column] = np.full(len(names), "")
                     continue
-                values = table[column]
-                columns[column] = (
-                    np.char.decode(values, "utf-8") if values.dtype.kind == "S" else values
+                stored = table[column]
+                fixed[column] = (
+                    np.char.decode(stored, "utf-8") if stored.dtype.kind == "S" else stored
                 )
+        # (short name, full name, values) of the parameters and results
+        items: list[tuple[str, str, Any]] = []
         for leaf in self._explored:
-            columns[leaf.v_full_name.partition(".")[2]] = leaf.explored
+            explored = leaf.f_get_range() if _unpickles(leaf) else stored_range(leaf)
+            items.append((leaf.v_full_name.partition(".")[2], leaf.v_full_name, explored))
         for result in results if results is not None else self._scalar_results():
             by_run = self.f_get_from_runs(result, use_indices=True)
-            columns[result] = [by_run.get(i) for i in range(len(names))]
+            by_idx = [by_run.get(i) for i in range(len(names))]
+            items.append((result, f"{layout.RESULTS}.{result}", by_idx))
+        taken = Counter([*fixed, *(short for short, _, _ in items)])
+        columns = dict(fixed)
+        for short, full, values in items:
+            columns[full if taken[short] > 1 else short] = values
         try:
             import pandas
         except ImportError:
@@ -192,5 +206,12 @@ class RunQueries:
         return [
             name
             for name, leaf in self.first_run_results()
-            if leaf.main_key is not None and value_types.is_runs_table_scalar(leaf.fast())
+            if _unpickles(leaf)
+            and leaf.main_key is not None
+            and value_types.is_runs_table_scalar(leaf.fast())
         ]
+
+
+def _unpickles(leaf: Leaf) -> bool:
+    """Whether the leaf's values may be read: not pickles, or allowed to be unpickled."""
+    return not isinstance(leaf, PickledLeaf) or leaf.allowed

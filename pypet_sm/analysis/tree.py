@@ -1,11 +1,13 @@
 """The natural-naming tree of a stored trajectory, built from the file through
 `pypet_sm.hdf5.reader`: groups outside single runs are read at once (they are small), run
-groups when first touched. Also: which user classes the leaves are loaded into."""
+groups when first touched. Also: which user classes the leaves are loaded into, and leaves
+held as pickles (`PickledLeaf`), unpickled only on access and only with allow_pickle."""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,7 @@ from pypet_sm.define import classes
 from pypet_sm.define.naming import Group, Leaf
 from pypet_sm.errors import PypetSmError
 from pypet_sm.hdf5 import layout
+from pypet_sm.hdf5.codec import LoadedLeaf, Pickled
 from pypet_sm.hdf5.reader import StoredGroup, run_locations
 
 if TYPE_CHECKING:
@@ -25,58 +28,154 @@ class LoadError(PypetSmError):
     """A file that is not a readable trajectory file, or a name it does not contain."""
 
 
-def make_leaf(stored: StoredGroup, full_name: str, known: dict[str, type]) -> Leaf:
+@dataclass
+class Loading:
+    """How leaves are loaded: the user's classes by name, and whether pickles may be
+    unpickled (on access)."""
+
+    classes: dict[str, type] = field(default_factory=dict)
+    allow_pickle: bool = False
+
+
+class PickledLeaf(Leaf):
+    """A leaf the file holds (partly) as pickles. Unpickling runs whatever code the pickle
+    names, so its values are unpickled when first asked for, and only when the trajectory
+    was loaded with ``allow_pickle=True``; otherwise asking for them is a LoadError naming
+    the leaf and the flag. `stored` gives the values without unpickling (pickles as
+    `Pickled` placeholders that show their size)."""
+
+    __slots__ = ("_stored", "_stored_range", "_allowed", "_loaded")
+
+    def __init__(self, full_name: str, loaded: LoadedLeaf, allow_pickle: bool) -> None:
+        object.__setattr__(self, "_allowed", allow_pickle)
+        object.__setattr__(self, "_loaded", False)
+        name = loaded.class_name or None
+        super().__init__(full_name, loaded.values, loaded.comment, name, loaded.explored)
+
+    @property
+    def allowed(self) -> bool:
+        return self._allowed
+
+    @property
+    def stored(self) -> dict[str, Any]:
+        return self._stored
+
+    @property
+    def stored_range(self) -> list[Any] | None:
+        return self._stored_range
+
+    def _unpickle(self) -> None:
+        if not self._allowed:
+            raise LoadError(
+                f"{self.v_full_name} is a {self.v_class_name} the file holds as a pickle: "
+                "unpickling it runs code from the file; load the trajectory with "
+                "allow_pickle=True if you trust the file"
+            )
+        if not self._loaded:
+            loaded = LoadedLeaf("", None, self._stored, self._stored_range).unpickled()
+            object.__setattr__(self, "_stored", loaded.values)
+            object.__setattr__(self, "_stored_range", loaded.explored)
+            object.__setattr__(self, "_loaded", True)
+
+    def _get_values(self) -> dict[str, Any]:
+        self._unpickle()
+        return self._stored
+
+    def _set_values(self, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_stored", values)
+
+    def _get_explored(self) -> list[Any] | None:
+        if self._stored_range is not None and not self._loaded:
+            self._unpickle()
+        return self._stored_range
+
+    def _set_explored(self, explored: list[Any] | None) -> None:
+        object.__setattr__(self, "_stored_range", explored)
+
+    values = property(_get_values, _set_values)
+    explored = property(_get_explored, _set_explored)
+
+    @property
+    def v_explored(self) -> bool:
+        return self._stored_range is not None
+
+    def _load(self, values: dict[str, Any]) -> None:
+        """Show one run's value of an explored parameter (`TrajectoryView._show_value`)."""
+        for key, value in values.items():
+            if self._loaded and isinstance(value, Pickled):  # a default kept from before
+                value = value.load()
+            self._stored[key] = value
+
+
+def stored_values(leaf: Leaf) -> dict[str, Any]:
+    """A leaf's values without unpickling anything (placeholders for pickles)."""
+    return leaf.stored if isinstance(leaf, PickledLeaf) else leaf.values
+
+
+def stored_range(leaf: Leaf) -> list[Any] | None:
+    """An explored parameter's range without unpickling anything."""
+    return leaf.stored_range if isinstance(leaf, PickledLeaf) else leaf.explored
+
+
+def make_leaf(stored: StoredGroup, full_name: str, loading: Loading) -> Leaf:
     parameter = full_name.partition(".")[0] in layout.PARAMETER_BRANCHES
     loaded = stored.load_leaf(parameter=parameter)
+    if loaded.has_pickles():
+        if not (loading.allow_pickle and loaded.class_name in loading.classes):
+            return PickledLeaf(full_name, loaded, loading.allow_pickle)
+        loaded = loaded.unpickled()  # the user's class: its _load gets the values
     try:
         return classes.make_leaf(
-            full_name, loaded.values, loaded.comment, loaded.class_name, loaded.explored, known
+            full_name,
+            loaded.values,
+            loaded.comment,
+            loaded.class_name,
+            loaded.explored,
+            loading.classes,
         )
     except Exception as error:  # the user's _load failed: say which leaf
         raise LoadError(f"{full_name}: {loaded.class_name}._load failed: {error}") from error
 
 
-def children_of(
-    stored: StoredGroup, full_name: str, known: dict[str, type]
-) -> dict[str, Group | Leaf]:
+def children_of(stored: StoredGroup, full_name: str, loading: Loading) -> dict[str, Group | Leaf]:
     """Build the children of a stored group; run groups (possibly bucketed) stay lazy."""
     children: dict[str, Group | Leaf] = {}
     for name, node in stored.groups():
         child_name = f"{full_name}.{name}" if full_name else name
         if node.is_leaf():
-            children[name] = make_leaf(node, child_name, known)
+            children[name] = make_leaf(node, child_name, loading)
         elif name == layout.RUNS_GROUP:
-            children[name] = Group(child_name, loader=partial(runs_of, node, known))
+            children[name] = Group(child_name, loader=partial(runs_of, node, loading))
         elif name.startswith(layout.RUN_PREFIX):
-            children[name] = lazy(stored, name, child_name, known)
+            children[name] = lazy(stored, name, child_name, loading)
         else:
             # groups outside single runs are small: read them at once, so short names work
             group = Group(child_name)
-            group._children.update(children_of(node, child_name, known))
+            group._children.update(children_of(node, child_name, loading))
             children[name] = group
     return children
 
 
-def runs_of(runs: StoredGroup, known: dict[str, type], group: Group) -> dict[str, Group | Leaf]:
+def runs_of(runs: StoredGroup, loading: Loading, group: Group) -> dict[str, Group | Leaf]:
     """The lazy run groups below `runs`, looking through pypet's run sets of 1,000 runs.
 
     Only names are listed: opening the 100,000 run groups of a large trajectory would take
     seconds.
     """
     return {
-        run: lazy(parent, run, f"{group.v_full_name}.{run}", known)
+        run: lazy(parent, run, f"{group.v_full_name}.{run}", loading)
         for run, parent in run_locations(runs)
     }
 
 
-def lazy(parent: StoredGroup, name: str, full_name: str, known: dict[str, type]) -> Group:
+def lazy(parent: StoredGroup, name: str, full_name: str, loading: Loading) -> Group:
     """The stored group `name` of `parent`, opened and read when first touched."""
 
     def load(group: Group) -> dict[str, Group | Leaf]:
         stored = parent.child(name)
         if stored is None:  # listed a moment ago: the file changed under us
             raise LoadError(f"{full_name} is no longer a group of the file")
-        return children_of(stored, group.v_full_name, known)
+        return children_of(stored, group.v_full_name, loading)
 
     return Group(full_name, loader=load)
 

@@ -1,12 +1,13 @@
 """`pypet-sm`: everyday commands for users.
 
     pypet-sm status [CONFIG]      runs done / failed / missing, time left, the failed runs
-    pypet-sm show FILE            a trajectory file at a glance
-    pypet-sm table FILE [--csv OUT]   the runs table, printed or written as CSV
+    pypet-sm show FILE [--name T]     a trajectory file at a glance
+    pypet-sm table FILE [--csv OUT] [--name T]   the runs table, printed or written as CSV
     pypet-sm init DIR [--name N]  a new project whose Snakefile includes the installed rules
 
 `status` only reads: it takes no lock and works while snakemake runs (fragments appear,
 vanish or are half-written under it; a file that fails its checks counts as missing).
+`show` and `table` never unpickle: a pickled item shows its class and size.
 Bad input (a missing file, a file that is not a trajectory, a bad config) gives one line on
 stderr and exit code 2.
 """
@@ -57,6 +58,10 @@ def parser() -> argparse.ArgumentParser:
     table_parser = commands.add_parser("table", help="the runs table of a trajectory file")
     table_parser.add_argument("file")
     table_parser.add_argument("--csv", help="write the table as CSV to this file")
+    for command in (show_parser, table_parser):
+        command.add_argument(
+            "--name", help="the trajectory to read in a file holding several (default: the one)"
+        )
     init_parser = commands.add_parser(
         "init", help="a new project (Snakefile, config.yaml, job function) in a folder"
     )
@@ -71,10 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "status":
             return status.status(Path(arguments.config), arguments.cores)
         if arguments.command == "show":
-            return show.show(Path(arguments.file))
+            return show.show(Path(arguments.file), arguments.name)
         if arguments.command == "init":
             return init(Path(arguments.directory), arguments.name)
-        return show.table(Path(arguments.file), Path(arguments.csv) if arguments.csv else None)
+        csv = Path(arguments.csv) if arguments.csv else None
+        return show.table(Path(arguments.file), csv, arguments.name)
     except (UsageError, PypetSmError) as error:
         print(f"pypet-sm: {error}", file=sys.stderr)
         return 2

@@ -15,19 +15,26 @@ if TYPE_CHECKING:  # the loader (PyTables) is imported only when a file is opene
 TABLE_ROWS = 60  # rows printed before the table is truncated (head and tail)
 
 
-def _open(path: Path) -> LoadedTrajectory:
-    from pypet_sm.analysis.load import LoadError, load_trajectory
+def _open(path: Path, name: str | None) -> LoadedTrajectory:
+    """The trajectory, loaded without ever unpickling: the CLI shows what a file holds
+    without running code from it (a pickle shows its class and size)."""
+    from pypet_sm.analysis.load import AmbiguousTrajectory, LoadError, load_trajectory
     from pypet_sm.hdf5.reader import is_hdf5_file
 
     if path.is_file():
         try:
             is_hdf5 = is_hdf5_file(path)
-        except (OSError, ValueError):  # HDF5Error is an OSError
-            is_hdf5 = False
+        except OSError as error:  # HDF5Error: one line naming the file and what is wrong
+            raise UsageError(str(error)) from None
         if not is_hdf5:
             raise UsageError(f"{path} is not an HDF5 trajectory file")
     try:
-        return load_trajectory(path)
+        return load_trajectory(path, name, allow_pickle=False)
+    except AmbiguousTrajectory as error:
+        raise UsageError(
+            f"{path} holds trajectories {', '.join(error.names)}: choose one with --name "
+            f"(e.g. --name {error.names[0]})"
+        ) from None
     except LoadError as error:
         raise UsageError(str(error)) from None
     except Exception as error:  # a file that is HDF5 but not a trajectory
@@ -37,6 +44,10 @@ def _open(path: Path) -> LoadedTrajectory:
 def _describe_value(value: Any) -> str:
     import numpy as np
 
+    from pypet_sm.hdf5.codec import Pickled
+
+    if isinstance(value, Pickled):  # never unpickled here
+        return f"pickle of {value.size} bytes"
     if isinstance(value, np.ndarray):
         return f"ndarray {value.dtype} {value.shape}"
     if isinstance(value, (list, tuple)):
@@ -56,8 +67,10 @@ def _range(values: list[Any]) -> str:
     return f"{low!r}..{high!r} ({len(values)} runs, {distinct} distinct)"
 
 
-def show(path: Path) -> int:
-    with _open(path) as traj:
+def show(path: Path, name: str | None = None) -> int:
+    from pypet_sm.analysis.tree import stored_range, stored_values
+
+    with _open(path, name) as traj:
         rows = traj._runs() if traj.has_runs_table() else None
         total = len(traj)
         completed = int(rows["completed"].sum()) if rows is not None else total
@@ -67,11 +80,12 @@ def show(path: Path) -> int:
         print(f"  runs: {completed} completed of {total}")
         print("parameters:")
         for leaf in traj.f_iter_leaves_of("parameters"):
-            name = leaf.v_full_name.partition(".")[2]
-            default = traj._defaults.get(id(leaf), leaf.values.get("data"))
-            line = f"  {name} = {default!r}"
-            if leaf.explored is not None:
-                line += f"  explored {_range(list(leaf.explored))}"
+            short = leaf.v_full_name.partition(".")[2]
+            default = traj._defaults.get(id(leaf), stored_values(leaf).get("data"))
+            line = f"  {short} = {default!r}"
+            explored = stored_range(leaf)
+            if explored is not None:
+                line += f"  explored {_range(list(explored))}"
             if leaf.v_comment:
                 line += f"  # {leaf.v_comment}"
             print(line)
@@ -86,13 +100,14 @@ def show(path: Path) -> int:
         if first is not None:
             run = traj.f_get_run_names()[first]
             for branch in ("results", "derived_parameters"):
-                for name, leaf in traj.run_leaves(branch, run):
+                for item, leaf in traj.run_leaves(branch, run):
                     shown = ", ".join(
-                        f"{key}: {_describe_value(value)}" for key, value in leaf.values.items()
+                        f"{key}: {_describe_value(value)}"
+                        for key, value in stored_values(leaf).items()
                     )
                     kind = "" if branch == "results" else " (derived parameter)"
                     comment = f"  # {leaf.v_comment}" if leaf.v_comment else ""
-                    print(f"  {name}{kind}: {leaf.v_class_name} {{{shown}}}{comment}")
+                    print(f"  {item}{kind}: {leaf.v_class_name} {{{shown}}}{comment}")
         print("environments:")
         environments = traj.f_get_environments()
         for env_name, items in environments.items():
@@ -108,13 +123,13 @@ def show(path: Path) -> int:
 
 
 # table -------------------------------------------------------------------------------------
-def table(path: Path, csv: Path | None) -> int:
-    with _open(path) as traj:
+def table(path: Path, csv: Path | None, name: str | None = None) -> int:
+    with _open(path, name) as traj:
         frame = traj.runs_table(provenance=traj._read_provenance() is not None)
         if not hasattr(frame, "to_csv"):
             raise UsageError("pypet-sm table needs pandas: pip install pandas")
         if csv is not None:
-            atomic.write_text(csv, frame.to_csv(index=False))
+            _write_csv(csv, frame.to_csv(index=False))
             print(f"wrote {len(frame)} runs to {csv}")
             return 0
         if len(frame) > TABLE_ROWS:
@@ -127,3 +142,13 @@ def table(path: Path, csv: Path | None) -> int:
         else:
             print(frame.to_string(index=False))
     return 0
+
+
+def _write_csv(csv: Path, text: str) -> None:
+    if csv.is_dir():
+        raise UsageError(f"--csv {csv} is a folder; give a file name")
+    try:
+        atomic.write_text(csv, text)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UsageError(f"cannot write --csv {csv}: {reason}") from None

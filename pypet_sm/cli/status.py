@@ -176,7 +176,9 @@ def _merged_runs(path: Path, name: str) -> str:
     try:
         with TrajectoryFile(path) as stored:
             completed = stored.trajectory(name).completed()
-    except Exception:  # another trajectory's file, or unreadable: say so, never fail
+    except OSError as error:  # locked, truncated, ...: one line saying which
+        return getattr(error, "reason", "") or f"cannot be read: {error}"
+    except Exception:  # another trajectory's file: say so, never fail
         return "no runs table of this trajectory readable"
     return f"last merge: {int(completed.sum())} of {len(completed)} runs completed"
 

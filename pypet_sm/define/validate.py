@@ -163,11 +163,15 @@ def existing_trajectory(path: Path, name: str, trajectory_state: Path | None = N
         else:
             with TrajectoryFile(path) as stored:
                 found = sorted(stored.names)
-            if found != [name]:
-                holds = ", ".join(repr(n) for n in found) or "no trajectory"
+                others = sorted(set(stored.trajectory_names) - {name})
+            # groups a user stored beside the trajectory are fine: the merge carries them over
+            if name not in found or others:
+                holds = ", ".join(repr(n) for n in (others or found)) or "no trajectory"
                 what = f"holds {holds}, not trajectory {name!r}"
-    except OSError as error:  # HDF5Error included
-        what = f"cannot be read ({error})"
+    except OSError as error:  # HDF5Error included: one line, the file's kind of trouble
+        if getattr(error, "kind", "") == "locked":  # only open elsewhere: nothing to move
+            raise PypetSmError(f"{error} (the merge reads it before replacing it)") from None
+        what = getattr(error, "reason", "") or f"cannot be read ({error})"
     if what:
         raise PypetSmError(
             f"{path} {what}. pypet_sm never replaces such a file: move it away, or set "

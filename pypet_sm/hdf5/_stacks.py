@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import tables
 
+from pypet_sm.hdf5 import attributes
 from pypet_sm.hdf5.layout import PRESENT, STACK_COMMENT, STACK_KEYS, STACK_KIND, STACK_MARK
 from pypet_sm.hdf5.records import Item
 
@@ -183,7 +184,7 @@ class StackReader:
         except tables.NoSuchNodeError:
             return
         for group in root._f_walk_groups():
-            if getattr(group._v_attrs, STACK_MARK, False):
+            if attributes.read(group, STACK_MARK, False):
                 branch, _, name = group._v_pathname[len(root._v_pathname) + 1 :].partition("/")
                 self.stacks[(branch, name.replace("/", "."))] = group
 
@@ -206,10 +207,10 @@ class StackReader:
         group = self.stacks[key]
         restore = type(self).restore
         values = {}
-        for value_key in getattr(group._v_attrs, STACK_KEYS):
+        for value_key in attributes.read(group, STACK_KEYS):
             array = group._f_get_child(value_key)
-            values[value_key] = restore(getattr(array._v_attrs, STACK_KIND), array[idx])
-        return values, str(getattr(group._v_attrs, STACK_COMMENT))
+            values[value_key] = restore(attributes.read(array, STACK_KIND), array[idx])
+        return values, str(attributes.read(group, STACK_COMMENT))
 
     def run_items(self, branch: str, idx: int) -> dict[str, tuple[dict[str, Any], str]]:
         """Every stacked item run `idx` has in `branch`: name -> (values, comment)."""
@@ -223,12 +224,12 @@ class StackReader:
     def column(self, branch: str, name: str, value_key: str | None = None) -> dict[int, Any]:
         """Run index -> the value of every run that has item `name` (one read per array)."""
         group = self.stacks[(branch, name)]
-        keys = getattr(group._v_attrs, STACK_KEYS)
+        keys = attributes.read(group, STACK_KEYS)
         value_key = value_key or (keys[0] if len(keys) == 1 else None)
         if value_key is None:
             raise KeyError(f"{branch}.{name} holds several values {keys}; name one")
         array = group._f_get_child(value_key)
-        kind = getattr(array._v_attrs, STACK_KIND)
+        kind = attributes.read(array, STACK_KIND)
         data = array.read()
         present = np.flatnonzero(self._present_mask((branch, name)))
         if kind in self.python_types:

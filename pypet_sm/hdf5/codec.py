@@ -24,6 +24,7 @@ strings drop trailing NULs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,19 +45,52 @@ INT32 = np.iinfo(np.int32)
 INT64 = np.iinfo(np.int64)
 
 
+@dataclass(eq=False)
+class Pickled:
+    """A value the file holds as a pickle, not unpickled: unpickling runs whatever code the
+    pickle names, so only a caller that trusts the file calls `load()`."""
+
+    read: Callable[[], Any]
+    size: int  # bytes stored
+
+    def load(self) -> Any:
+        """Unpickle (once: a value explored in several runs is one object, as pypet's)."""
+        if not hasattr(self, "_value"):
+            self._value = self.read()
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"<pickle, {self.size} bytes>"
+
+
 @dataclass
 class LoadedLeaf:
     """A leaf read back from HDF5.
 
     `values` holds the Python values by name (``{"data": default}`` for parameters, one entry
-    per stored value for results, pickles already unpickled); `explored` is a parameter's range
-    or None; `comment` is None when the node has no comment attribute.
+    per stored value for results); `explored` is a parameter's range or None; `comment` is
+    None when the node has no comment attribute. Pickles (PickleResult, PickleParameter,
+    object arrays, pandas objects holding them) are `Pickled` placeholders, never unpickled
+    here.
     """
 
     class_name: str
     comment: str | None
     values: dict[str, Any]
     explored: list[Any] | None = None
+
+    def has_pickles(self) -> bool:
+        return any(isinstance(v, Pickled) for v in [*self.values.values(), *(self.explored or ())])
+
+    def unpickled(self) -> LoadedLeaf:
+        """The leaf with its pickles unpickled: for files the caller trusts."""
+
+        def load(value: Any) -> Any:
+            return value.load() if isinstance(value, Pickled) else value
+
+        explored = None if self.explored is None else [load(v) for v in self.explored]
+        values = {key: load(value) for key, value in self.values.items()}
+        return LoadedLeaf(self.class_name, self.comment, values, explored)
 
 
 # ---------------------------------------------------------------------------------------------

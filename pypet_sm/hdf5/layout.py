@@ -90,6 +90,14 @@ STACK_KEYS = "PSM_KEYS"  # the item's value names, in order
 STACK_KIND = "PSM_KIND"  # on each array: the Python kind of its elements
 PRESENT = "__present__"  # the mask of runs that stored the item
 
+# What the merge wrote (ours): on the trajectory group, JSON of the items it stored in single
+# runs ({branch: [paths below a run group]}) and the config items it stored outside the
+# environments, git and hdf5 groups ({"config": [paths below config]}). The next merge tells
+# by it what in the file is its own and what a user stored there (pypet_sm.hdf5.carry).
+MERGED_ITEMS = "PSM_MERGED_ITEMS"
+# config groups the merge writes whole (the environments, the git commits, the HDF5 settings)
+CONFIG_GROUPS = ("environment", "git", "hdf5")
+
 # Times ---------------------------------------------------------------------------------------
 TIME_FORMAT = "%Y_%m_%d_%Hh%Mm%Ss"  # pypet's local times: 2024_01_31_12h00m00s
 TIME_LENGTH = 20  # len("2024_01_31_12h00m00s")

@@ -1,19 +1,22 @@
 """Reading one pypet leaf back from HDF5: ours, or one pypet 0.7 wrote.
 
 The leaf codec's reading half (`leaf_store` writes): the COLL_TYPE / SCALAR_TYPE attributes
-pypet records give back the original Python types; pickles are unpickled.
+pypet records give back the original Python types. Pickles are never unpickled here: they
+come back as `codec.Pickled`, which the caller loads only when it trusts the file.
 """
 
 from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 import tables
 
-from pypet_sm.hdf5.codec import TYPES_BY_NAME, LoadedLeaf
+from pypet_sm.hdf5 import attributes
+from pypet_sm.hdf5.codec import TYPES_BY_NAME, LoadedLeaf, Pickled
 from pypet_sm.hdf5.layout import (
     ARRAY_MARK,
     ARRAY_RANGE_VALUE,
@@ -31,8 +34,9 @@ from pypet_sm.hdf5.layout import (
 
 
 def _attribute(node: tables.Node, name: str) -> Any:
-    value = getattr(node._v_attrs, name, None)
-    return str(value) if isinstance(value, (str, np.str_)) else value
+    value = attributes.read(node, name)
+    # a pickle that is not plain data stays its bytes (never unpickled): show them as text
+    return value.decode(ENCODING, errors="replace") if isinstance(value, bytes) else value
 
 
 def _restore(value: Any, coll_type: str | None, type_name: str | None) -> Any:
@@ -100,25 +104,50 @@ def _read_table(node: tables.Node) -> dict[str, list]:
     return columns
 
 
+def _holds_objects(node: tables.Node) -> bool:
+    """Whether reading `node` unpickles: PyTables pickles the rows of object VLArrays."""
+    if isinstance(node, tables.Group):
+        return any(_holds_objects(child) for child in node._f_iter_nodes())
+    return isinstance(node, tables.VLArray) and node.atom.kind == "object"
+
+
+def _pickled(node: tables.Node, read: Callable[[], Any]) -> Pickled:
+    try:
+        size = int(node.size_on_disk)
+    except (AttributeError, NotImplementedError):  # groups (pandas), VLArrays: unknown
+        size = 0
+    return Pickled(read, size)
+
+
+def _pickle(data: Any) -> Pickled:
+    """A pickle stored as bytes (PickleResult, PickleParameter), as a placeholder."""
+    data = bytes(data)
+    return Pickled(partial(pickle.loads, data), len(data))
+
+
 def _read_node(node: tables.Node) -> Any:
     store = _attribute(node, STORE)
     if store is None:  # pypet always writes it; be lenient with hand-made files
         store = "TABLE" if isinstance(node, tables.Table) else "ARRAY"
     if store in ("ARRAY", "CARRAY", "EARRAY", "VLARRAY"):
-        data = node.read()
-        return _restore(
-            data,
-            _attribute(node, DATA_PREFIX + "COLL_TYPE"),
-            _attribute(node, DATA_PREFIX + "SCALAR_TYPE"),
-        )
+        coll_type = _attribute(node, DATA_PREFIX + "COLL_TYPE")
+        type_name = _attribute(node, DATA_PREFIX + "SCALAR_TYPE")
+        if _holds_objects(node):
+            return _pickled(node, lambda: _restore(node.read(), coll_type, type_name))
+        return _restore(node.read(), coll_type, type_name)
     if store == "TABLE":
         return _read_table(node)
     if store == "DICT":
         return {name: values[0] for name, values in _read_table(node).items()}
     if store in ("FRAME", "SERIES"):
-        import pandas  # only pypet files with pandas results need it
 
-        return pandas.read_hdf(node._v_file.filename, node._v_pathname, mode="r")
+        def read() -> Any:
+            import pandas  # only pypet files with pandas results need it
+
+            return pandas.read_hdf(node._v_file.filename, node._v_pathname, mode="r")
+
+        # pandas opens the file itself, with PyTables' own unpickling attributes
+        return _pickled(node, read)
     raise ValueError(f"cannot read {node._v_pathname}: unknown storage type {store!r}")
 
 
@@ -147,13 +176,13 @@ def load_leaf(node: tables.Group, parameter: bool | None = None) -> LoadedLeaf:
     raw = _read_values(node)
     if class_name == "PickleResult":
         raw.pop(PROTOCOL_KEY, None)
-        return LoadedLeaf(class_name, comment, {k: pickle.loads(v) for k, v in raw.items()})
+        return LoadedLeaf(class_name, comment, {k: _pickle(v) for k, v in raw.items()})
     if class_name == "PickleParameter":
-        values = {"data": pickle.loads(raw["data"])} if "data" in raw else {}
+        values = {"data": _pickle(raw["data"])} if "data" in raw else {}
         explored = None
         if "explored_data" in raw:
             names = [PICKLE_RANGE_VALUE % i for i in raw["explored_data"]["idx"]]
-            objects = {name: pickle.loads(raw[name]) for name in set(names)}  # once per value
+            objects = {name: _pickle(raw[name]) for name in set(names)}  # once per value
             explored = [objects[name] for name in names]
         return LoadedLeaf(class_name, comment, values, explored)
     if "data" + ARRAY_MARK in raw:  # ArrayParameter holding an array, tuple or list

@@ -13,15 +13,17 @@ gives names, not opened groups (`run_locations`).
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tables
 
 from pypet_sm.errors import HDF5Error
-from pypet_sm.hdf5 import layout
+from pypet_sm.hdf5 import attributes, layout
 from pypet_sm.hdf5.codec import LoadedLeaf
 from pypet_sm.hdf5.leaf_load import load_leaf
 from pypet_sm.hdf5.overview import PROVENANCE_DESCRIPTION
@@ -32,12 +34,55 @@ from pypet_sm.hdf5.stacked import StackedReader
 PROVENANCE_COLUMNS = [name for name in PROVENANCE_DESCRIPTION if name not in ("idx", "name")]
 
 
+LOCKED = "locked"
+TRUNCATED = "truncated"
+NOT_HDF5 = "not HDF5"
+DAMAGED = "damaged"
+
+
+def _reason(text: str) -> tuple[str, str]:
+    """(kind, what to tell the user) of an HDF5 back trace from opening a file."""
+    lowered = text.lower()
+    if "unable to lock" in lowered or "resource temporarily unavailable" in lowered:
+        return LOCKED, (
+            "is open in another program that may be writing it (HDF5 locked it): close it "
+            "there, or wait until that program is done, then try again"
+        )
+    if "truncated file" in lowered:
+        return TRUNCATED, (
+            "is truncated: shorter than its own header says (a copy or a write that did not "
+            "finish); it is damaged"
+        )
+    if "signature not found" in lowered:
+        return NOT_HDF5, "is not an HDF5 file"
+    # the library's innermost message, without the file/line lines of its back trace
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith(("File ", "HDF5 error back trace"))
+    ]
+    return DAMAGED, f"cannot be read as HDF5 ({lines[-1] if lines else text.strip()[:200]})"
+
+
+def open_error(path: str | os.PathLike, error: BaseException) -> HDF5Error:
+    """One line naming `path` and what is wrong with it, instead of HDF5's back trace;
+    `.kind` is LOCKED, TRUNCATED, NOT_HDF5 or DAMAGED, `.reason` the line without the path."""
+    if isinstance(error, IsADirectoryError) or Path(path).is_dir():
+        kind, text, number = DAMAGED, "is a folder, not a trajectory file", errno.EISDIR
+    else:
+        kind, text = _reason(str(error))
+        number = errno.EAGAIN if kind == LOCKED else errno.EIO
+    found = HDF5Error(f"{path} {text}")
+    found.errno, found.kind, found.reason = number, kind, text
+    return found
+
+
 def is_hdf5_file(path: str | os.PathLike) -> bool:
     """Whether `path` is an HDF5 file; OSError (HDF5Error) if it cannot be read."""
     try:
         return bool(tables.is_hdf5_file(str(path)))
-    except tables.HDF5ExtError as error:
-        raise HDF5Error(str(error)) from None
+    except (tables.HDF5ExtError, IsADirectoryError) as error:
+        raise open_error(path, error) from None
 
 
 class StoredGroup:
@@ -53,7 +98,7 @@ class StoredGroup:
         return self._node._v_name
 
     def is_leaf(self) -> bool:
-        return bool(getattr(self._node._v_attrs, layout.LEAF, False))
+        return bool(attributes.read(self._node, layout.LEAF, False))
 
     def child_names(self) -> list[str]:
         """Names of all children, without opening them."""
@@ -120,7 +165,7 @@ class StoredTrajectory:
 
     @property
     def comment(self) -> str:
-        return str(getattr(self._node._v_attrs, layout.COMMENT, ""))  # PyTables: numpy.str_
+        return str(attributes.read(self._node, layout.COMMENT, ""))
 
     def _runs(self) -> tables.Table | None:
         if self._runs_table is False:
@@ -202,14 +247,28 @@ class TrajectoryFile:
 
     def __init__(self, path: str | os.PathLike) -> None:
         try:
-            self._h5 = tables.open_file(str(path), mode="r")
-        except tables.HDF5ExtError as error:
-            raise HDF5Error(str(error)) from None
+            self._h5 = attributes.open_file(path, mode="r")
+        except (tables.HDF5ExtError, IsADirectoryError) as error:
+            raise open_error(path, error) from None
 
     @property
     def names(self) -> list[str]:
-        """The trajectories the file holds (its top-level groups)."""
+        """The file's top-level groups (trajectories, and groups users stored beside them)."""
         return [group._v_name for group in self._h5.root._f_iter_nodes("Group")]
+
+    @property
+    def trajectory_names(self) -> list[str]:
+        """The top-level groups that hold a trajectory (pypet writes `overview/info` into
+        every one)."""
+        info = f"{layout.OVERVIEW}/{layout.INFO_TABLE}"
+        found = []
+        for group in self._h5.root._f_iter_nodes("Group"):
+            try:
+                self._h5.get_node(group, info)
+            except tables.NoSuchNodeError:
+                continue
+            found.append(group._v_name)
+        return found
 
     def trajectory(self, name: str) -> StoredTrajectory:
         return StoredTrajectory(self._h5, name)

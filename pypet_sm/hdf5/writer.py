@@ -12,6 +12,7 @@ Runs are streamed: each run's nodes are written as the run arrives and only a sm
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import warnings
@@ -27,6 +28,7 @@ from pypet_sm.hdf5.layout import (
     COMMENT,
     CONFIG,
     DERIVED_PARAMETERS,
+    MERGED_ITEMS,
     PARAMETERS,
     RESULTS,
     RUNS_TABLE,
@@ -40,6 +42,7 @@ from pypet_sm.hdf5.run_scalars import RunScalarsWriter
 from pypet_sm.hdf5.stacked import StackedWriter
 
 PYPET_FORMAT_VERSION = "0.7.0"
+MAX_RECORD_BYTES = 60_000  # HDF5 keeps attributes below 64 KiB in the object header
 PYTHON_VERSION = ".".join(str(part) for part in sys.version_info[:3])
 
 
@@ -81,6 +84,9 @@ class _Writer:
         self.explored = _exploration_order(record)
         self.default_hexsha = record.environments[-1].hexsha if record.environments else "N/A"
         self.branches: dict[str, tables.Group] = {}
+        # what this merge stores in single runs (paths below a run group), and which config
+        # items: the next merge's record of what is its own (see `pypet_sm.hdf5.carry`)
+        self.run_items: dict[str, set[str]] = {DERIVED_PARAMETERS: set(), RESULTS: set()}
         self.run_parents: dict[tuple[str, ...], tables.Group] = {}
         self.run_sets = uses_run_sets(record.length, settings)
         self.config: list[records.Item] = []
@@ -197,6 +203,15 @@ class _Writer:
         for stacks in (self.stacked, self.index):
             if stacks is not None:
                 stacks.close()
+        self._record_items()
+
+    def _record_items(self) -> None:
+        config = [item.name.replace(".", "/") for item in self.record.config]
+        merged = {"config": sorted(config)} | {b: sorted(n) for b, n in self.run_items.items()}
+        text = json.dumps(merged)
+        if len(text) > MAX_RECORD_BYTES:  # beyond HDF5's attribute size: no record (see carry)
+            text = json.dumps({"incomplete": True})
+        setattr(self.root._v_attrs, MERGED_ITEMS, text)
 
     def _summary(self, idx: int) -> str:
         explored = (
@@ -226,6 +241,7 @@ class _Writer:
                     self.index.add(branch, run.idx, item)
                 if not groups:  # the run's group only when something is stored in it
                     groups[""] = self._run_group(branch, path)
+                self.run_items[branch].add(item.name.replace(".", "/"))
                 if parent not in groups:
                     groups[parent] = ensure_group(self.h5, groups[""], parent)
                 self._write_run_item(branch, groups[parent], location, leaf, item)

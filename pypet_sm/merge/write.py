@@ -13,6 +13,7 @@ import fcntl
 import logging
 import os
 import resource
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,9 @@ from pypet_sm.hdf5.records import Item, Parameter, RunRecord, TrajectoryRecord
 from pypet_sm.provenance import environment
 
 logger = logging.getLogger("pypet_sm.merge.write")
+# what the user must see on the terminal too (`python -m pypet_sm merge --notices-fd`)
+notice = logging.getLogger("pypet_sm.notice")
+SHOWN = 10  # node paths named in one message
 
 
 def _scan(
@@ -216,6 +220,61 @@ def _write_failure(output: Path, error: BaseException) -> str:
     )
 
 
+def _named(paths: list[str]) -> str:
+    shown = ", ".join(paths[:SHOWN])
+    return shown + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
+
+
+def _keep_beside(output: Path) -> Path:
+    """The file at `output`, as it is, under a second name beside it."""
+    backup = output.with_name(f"{output.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+    if backup.exists():
+        backup = output.with_name(f"{backup.name}-{os.getpid()}")
+    try:
+        os.link(output, backup)  # no copy: the merge replaces `output` by a new file
+    except OSError:  # a file system without hard links
+        with atomic_path(backup) as tmp:
+            shutil.copy2(output, tmp)
+    return backup
+
+
+def _carry_over(output: Path, new: Path, name: str) -> None:
+    """Copy what the user stored in the previous file into the new one; keep the previous
+    file beside the new one when some of it cannot be carried over."""
+    from pypet_sm.hdf5.carry import carry_over
+
+    try:
+        carried = carry_over(output, new, name)
+    except Exception as error:  # whatever the file holds: keep it whole rather than lose it
+        backup = _keep_beside(output)
+        notice.warning(
+            "kept the previous trajectory file as %s: what was stored in it since the last "
+            "merge could not be copied into the new %s (%s)",
+            backup,
+            output,
+            str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__,
+        )
+        return
+    if carried.carried:
+        notice.info(
+            "carried over into the new %s what you stored in it since the last merge "
+            "(%d nodes and attributes): %s",
+            output,
+            len(carried.carried),
+            _named(carried.carried),
+        )
+    if carried.left:
+        backup = _keep_beside(output)
+        notice.warning(
+            "kept the previous trajectory file as %s: the new %s cannot hold %d of the "
+            "nodes or attributes stored in it since the last merge: %s",
+            backup,
+            output,
+            len(carried.left),
+            _named(carried.left),
+        )
+
+
 @contextlib.contextmanager
 def target_lock(output: Path) -> Iterator[None]:
     """Hold an exclusive lock on the trajectory file's folder while checking and replacing
@@ -247,10 +306,16 @@ def merge(plan: Plan, output: str | Path, keep_going: bool = False) -> Path:
         validate.existing_trajectory(output, plan.settings.name, plan.settings.trajectory_state)
         if cleanup.merge_temps(output):
             logger.info("removed the temp file of an earlier merge that was killed")
+        # a file changed since the last merge wrote it may hold what the user stored there
+        stored = output.is_file() and not validate.written_by_us(
+            plan.settings.trajectory_state, output
+        )
         record = trajectory_record(plan, keep_going)
         try:
             with atomic_path(output) as tmp:
                 write_trajectory(tmp, record)
+                if stored:
+                    _carry_over(output, tmp, plan.settings.name)
                 _read_back(tmp, plan)
         except OSError as error:  # the writer gives HDF5's own errors as errors.HDF5Error
             raise WriteError(_write_failure(output, error)) from None

@@ -243,7 +243,7 @@ def loader_view(path: Path, crun_runs: list[int] | None = None) -> dict:
         "python": info["python"].decode(),
         "without_force": None,
     }
-    with pypet_sm.load_trajectory(path) as traj:
+    with pypet_sm.load_trajectory(path, allow_pickle=True) as traj:  # the tests' own files
         out.update(name=traj.v_name, comment=traj.v_comment, length=len(traj))
         for branch in ("config", "parameters", "derived_parameters", "results"):
             parameter = branch != "results"

@@ -4,6 +4,8 @@
 # trajectory file must survive a merge that is killed or fails. Its plan param names the whole
 # plan by the digest of everything it reads, the merge-only settings included (storage,
 # comment, file name and title, log level): changing one reruns the merge, no run job.
+# Its log gets stdout and stderr; file descriptor 3 keeps the terminal for the few messages
+# the user must see there (what it carried over from the previous file, or kept beside it).
 
 
 localrules:
@@ -26,4 +28,4 @@ rule merge:
         "../envs/pypet_sm.yaml"
     shell:
         "{params.python} merge --plan {params.plan:q} --output {params.trajectory:q} "
-        "{params.keep_going} > {log:q} 2>&1"
+        "{params.keep_going} --notices-fd 3 3>&2 > {log:q} 2>&1"

@@ -41,6 +41,7 @@ rule sweep_report:
         python=PYPET_SM.python,
         # the report's own setting: changing it remakes the report alone
         draw_plots=config["report"]["plots"],
+        max_plots=config["report"]["max_plots"],
         # read by plot.rst when the report is made; never a rerun trigger (not representable)
         captions=REPORT_CAPTIONS,
     log:
@@ -49,4 +50,5 @@ rule sweep_report:
         "../envs/report.yaml"
     shell:
         "{params.python} report --plan {params.plan:q} --trajectory {params.trajectory:q} "
-        "--summary {output.summary:q} --plots {output.plots:q} --draw-plots {params.draw_plots} > {log:q} 2>&1"
+        "--summary {output.summary:q} --plots {output.plots:q} --draw-plots {params.draw_plots} "
+        "--max-plots {params.max_plots} > {log:q} 2>&1"

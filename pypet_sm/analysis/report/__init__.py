@@ -32,6 +32,8 @@ from pypet_sm.analysis.report.summary import Summary, summary_html, values_text
 from pypet_sm.execute import failures
 
 LIST_FAILED = 20
+MAX_PLOTS = 50  # the config's default (report: max_plots)
+LIST_LEFT_OUT = 20  # names of results left out that the summary lists
 INSTALL_HINT = "pip install 'pypet_sm[report]'"
 logger = logging.getLogger("pypet_sm.analysis.report")
 
@@ -45,15 +47,21 @@ def _over(axes: list[Axis], kind: str) -> str:
 
 
 def write(
-    trajectory_file: str | Path, summary_path: str | Path, plots_dir: str | Path, plots: bool = True
+    trajectory_file: str | Path,
+    summary_path: str | Path,
+    plots_dir: str | Path,
+    plots: bool = True,
+    max_plots: int = MAX_PLOTS,
 ) -> None:
-    """Write the summary page and (with matplotlib and `plots`) a figure per scalar result."""
+    """Write the summary page and (with matplotlib and `plots`) a figure per scalar result,
+    of at most `max_plots` results (the summary names the others)."""
     started = time.perf_counter()
     plots_dir = Path(plots_dir)
     plots_dir.mkdir(parents=True, exist_ok=True)
     for old in plots_dir.glob("*.png"):
         old.unlink()
-    with load_trajectory(trajectory_file) as traj:
+    # the file the merge just wrote from this project's runs: its pickles are the project's
+    with load_trajectory(trajectory_file, allow_pickle=True) as traj:
         n_runs = len(traj)
         rows = traj._runs()
         done = rows["completed"].astype(bool)
@@ -65,13 +73,21 @@ def write(
         ]
         axes, constant = explored_axes(explored)
         kind = plot_kind(axes, n_runs)
-        results, skipped = scalar_results(traj)
+        results, skipped, left_out = scalar_results(traj, max_plots)
         environments = traj.f_get_environments()
     failed = [
         (run["name"], (run["exception"].strip().splitlines() or [""])[-1])
         for run in failures.failed_runs(trajectory_file)[:LIST_FAILED]
     ]
     notes = []
+    if left_out:
+        shown = ", ".join(left_out[:LIST_LEFT_OUT]) + (
+            ", ..." if len(left_out) > LIST_LEFT_OUT else ""
+        )
+        notes.append(
+            f"{len(left_out)} more scalar results are not plotted: the report draws at most "
+            f"{max_plots} figures (config: report: max_plots). Left out: {shown}."
+        )
     if results and not plots:
         notes.append("Plots are switched off (config: report: plots: false).")
     elif results:

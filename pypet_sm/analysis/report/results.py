@@ -23,10 +23,15 @@ def _real_scalar(value: Any) -> bool:
     return value_types.is_real(value)
 
 
-def scalar_results(traj: LoadedTrajectory) -> tuple[list[Result], list[tuple[str, str]]]:
+def scalar_results(
+    traj: LoadedTrajectory, limit: int | None = None
+) -> tuple[list[Result], list[tuple[str, str]], list[str]]:
     """The results holding one real number (bool, int, float) in every run, with their
-    values over the runs; and (name, why not) of the others."""
-    plottable, skipped = [], []
+    values over the runs (at most `limit` of them, in name order); (name, why not) of the
+    others; and the names of the scalar results beyond `limit`, whose values are not read."""
+    plottable: list[Result] = []
+    skipped: list[tuple[str, str]] = []
+    left_out: list[str] = []
     n_runs = len(traj)
     for name, leaf in traj.first_run_results():
         if leaf.main_key is None:
@@ -39,6 +44,9 @@ def scalar_results(traj: LoadedTrajectory) -> tuple[list[Result], list[tuple[str
                 kind += f" {tuple(value.shape)}"
             skipped.append((name, f"not a real scalar ({kind})"))
             continue
+        if limit is not None and len(plottable) >= limit:
+            left_out.append(name)
+            continue
         by_run = traj.f_get_from_runs(name, use_indices=True)
         values = np.full(n_runs, np.nan)
         try:
@@ -48,4 +56,4 @@ def scalar_results(traj: LoadedTrajectory) -> tuple[list[Result], list[tuple[str
             skipped.append((name, f"not a real scalar in every run (run {idx}: {found!r})"))
             continue
         plottable.append(Result(name, leaf.v_comment or "", values))
-    return plottable, skipped
+    return plottable, skipped, left_out
