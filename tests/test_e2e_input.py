@@ -183,5 +183,5 @@ def test_status_and_show_name_a_folder(project):
             env=project.environment(),
         )
         assert proc.returncode == 2, proc.stderr
-        assert "folder is a folder, not a file" in proc.stderr, proc.stderr
+        assert "folder is a folder, not a " in proc.stderr, proc.stderr
         assert "does not exist" not in proc.stderr
