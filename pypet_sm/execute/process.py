@@ -96,7 +96,10 @@ class Worker:
             self._buffer = self._buffer[frame + length :]
 
     def stop(self, first: int) -> str:
-        """Signal `first`, SIGKILL after GRACE seconds; how it was stopped."""
+        """Signal `first`, SIGKILL after GRACE seconds; how it was stopped ('' if it had
+        exited already)."""
+        if self.poll():
+            return ""
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, first)
         if self.wait_exit(GRACE):

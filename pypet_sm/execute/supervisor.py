@@ -103,6 +103,8 @@ class Supervisor:
                 if timed_out:
                     how = child.stop(signal.SIGTERM)
                     break
+            if signals.received and self.outcome.stopped is None:
+                self._stop(child, signals.received[0])  # it died of the same signal first
             child.read_messages()
             return self._after(child, todo, timed_out, how)
         finally:
@@ -136,7 +138,9 @@ class Supervisor:
             else ""
         )
         self.outcome.stopped = JobStopped(
-            f"stopped by {signal.Signals(number).name} (the worker stopped with {how}){in_flight}"
+            f"stopped by {signal.Signals(number).name}"
+            + (f" (its worker stopped with {how})" if how else "")
+            + in_flight
         )
 
     # after a worker ---------------------------------------------------------------------
