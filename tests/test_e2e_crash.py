@@ -6,6 +6,11 @@ are computed; fixing the job function and running again computes only them."""
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+
+import pytest
 import tables
 
 from pypet_sm.execute import fragment
@@ -67,12 +72,13 @@ EXPECTED = {
 
 def _config(**overrides):
     xs = [float(i) for i in range(N_RUNS)]
-    return multiply_config(
+    config = multiply_config(
         name="crash",
         exploration={"zip": {"x": xs, "y": [2] * N_RUNS}},
         runs_per_job=N_RUNS,  # one job: every fault must let the runs after it be computed
-        **overrides,
     )
+    config.update(overrides)
+    return config
 
 
 def _failed_runs_table(path):
@@ -127,3 +133,110 @@ def test_crashing_runs_are_named_and_the_job_goes_on(project):
         assert [traj.f_get_from_runs("z")[f"run_{i:08d}"] for i in range(N_RUNS)] == [
             2.0 * i for i in range(N_RUNS)
         ]
+
+
+INTERRUPTED = """
+import os
+
+FIXED = False
+
+
+def multiply(traj):
+    with open("calls.txt", "a") as handle:
+        handle.write(repr((traj.v_idx, os.getpid(), traj.x, traj.y)) + "\\n")
+    if traj.v_idx == 2 and not FIXED:
+        raise KeyboardInterrupt
+    traj.f_add_result("z", traj.x * traj.y)
+"""
+
+
+def _last_job_log_line(project, job: int = 0) -> str:
+    text = (project.path / f"logs/{project.name}/jobs/job_{job:06d}.log").read_text()
+    return text.strip().splitlines()[-1]
+
+
+def test_keyboard_interrupt_in_a_run_stops_the_job_and_keeps_what_finished(project):
+    project.write_module(INTERRUPTED)
+    project.write_config(_config(keep_going=True))
+    proc = project.snakemake(expect=1)
+    last = _last_job_log_line(project)
+    assert last.startswith("pypet_sm: job of runs 0-8: run_00000002 was interrupted"), (
+        project.describe(proc)
+    )
+    # Ctrl-C is no failure of the run: nothing recorded for it, the runs before it kept
+    assert set(project.fragments_by_idx()) == {0, 1}
+    assert not project.fragments(fragment.FAILED)
+    project.write_module(INTERRUPTED.replace("FIXED = False", "FIXED = True"))
+    n_calls = len(project.calls())
+    project.snakemake()
+    assert sorted(call[0] for call in project.calls()[n_calls:]) == list(range(2, N_RUNS))
+
+
+BIG = """
+import numpy as np
+
+
+def run(traj):
+    size = 400_000 if traj.v_idx == 2 else 10  # run 2's fragment: 3.2 MB
+    traj.f_add_result("noise", np.random.default_rng(traj.v_idx).random(size))
+"""
+
+
+def _disk_config(**overrides):
+    return _config(
+        job="sim:run", runs_per_job=4, exploration={"zip": {"x": [0.0, 1.0, 2.0, 3.0]}}, **overrides
+    )
+
+
+def _check_write_failure(project, proc, reason: str) -> None:
+    last = _last_job_log_line(project)
+    assert last.startswith(
+        "pypet_sm: job of runs 0-3: cannot write the fragment of run_00000002"
+    ), project.describe(proc)
+    assert reason in last, last
+    assert TRACEBACK not in (project.path / "logs/crash/jobs/job_000000.log").read_text()
+    assert set(project.fragments_by_idx()) == {0, 1}  # what finished is kept
+    assert not project.fragments(fragment.FAILED)
+
+
+def test_a_fragment_that_cannot_be_written_stops_the_job_with_one_line(project):
+    project.write_module(BIG)
+    project.write_config(_disk_config())
+    limit = 1_500_000  # plans, logs and small fragments fit; run 2's fragment does not
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        ["snakemake", "--cores", "1"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=project.environment(),
+        preexec_fn=limit_file_size,
+    )
+    assert proc.returncode != 0, project.describe(proc)
+    _check_write_failure(project, proc, "the file size limit (ulimit -f) is exceeded")
+    project.snakemake()  # with room again: the rest of the job
+    with project.load() as traj:
+        assert len(traj) == 4
+
+
+def test_a_full_disk_while_writing_a_fragment_stops_the_job_with_one_line(project, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    disk = tmp_path / "small_disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        project.write_module(BIG)
+        project.write_config(_disk_config(state_dir=str(disk)))
+        proc = project.snakemake(expect=1)
+        _check_write_failure(project, proc, "the disk is full")
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
