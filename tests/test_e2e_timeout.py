@@ -74,6 +74,13 @@ def _job_processes(project) -> list[int]:
     return found
 
 
+def _workers(project) -> list[int]:
+    """The worker: the job process whose parent is a job process and that has no child."""
+    jobs = _job_processes(project)  # the rule's shell, the supervisor and its worker
+    parents = [_parent(pid) for pid in jobs]
+    return [pid for pid in jobs if _parent(pid) in jobs and pid not in parents]
+
+
 def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
@@ -131,8 +138,7 @@ def test_sigterm_of_the_job_stops_its_worker_and_the_next_attempt_names_the_run(
     proc = project.start_snakemake(log=log, new_session=True)
     try:
         _wait_for(lambda: _started(project, 1), 120, "run 1 to start")
-        jobs = _job_processes(project)  # the rule's shell, the supervisor and its worker
-        (worker,) = [pid for pid in jobs if _parent(pid) in jobs and pid not in map(_parent, jobs)]
+        (worker,) = _workers(project)
         supervisor = _parent(worker)
         os.kill(supervisor, signal.SIGTERM)  # what Snakemake's kill of a job sends
         _wait_for(lambda: not _job_processes(project), 15, "the job and its worker to stop")
@@ -148,6 +154,19 @@ def test_sigterm_of_the_job_stops_its_worker_and_the_next_attempt_names_the_run(
     # the finished run is kept, the run in flight is not recorded as failed
     assert set(project.fragments_by_idx()) == {0}
     assert not project.fragments(fragment.FAILED)
+
+    # kill -9 of the job (its supervisor): the worker dies with it (no orphan computing)
+    proc = project.start_snakemake(log=log, new_session=True)
+    try:
+        _wait_for(lambda: sum(call[0] == 1 for call in project.calls()) == 2, 120, "run 1")
+        (worker,) = _workers(project)
+        os.kill(_parent(worker), signal.SIGKILL)
+        _wait_for(lambda: not _job_processes(project), 15, "the worker to die with the job")
+        assert proc.wait(timeout=60) != 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     project.write_module(HANGING.replace("FIXED = False", "FIXED = True"))
     n_calls = len(project.calls())

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pypet_sm.errors import PypetSmError
 from pypet_sm.execute import worker
 from pypet_sm.provenance import logs
 
@@ -223,6 +224,10 @@ def _worker_main(
     except KeyboardInterrupt:
         with contextlib.suppress(BaseException):
             channel.send(worker.INTERRUPTED, None)
+    except PypetSmError as error:  # e.g. a custom class that cannot be imported: one line
+        code = 1
+        with contextlib.suppress(BaseException):
+            channel.send(worker.FATAL, str(error))
     except BaseException as error:
         code = 1
         with contextlib.suppress(BaseException):
