@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from pypet_sm.errors import PypetSmError
 from pypet_sm.execute import plan as plans
+from pypet_sm.execute.job import RunFailures, run_job
 from pypet_sm.provenance import environment, logs
 
 
@@ -91,8 +93,6 @@ def main(argv: list[str] | None = None) -> int:
             _show_notices(arguments.notices_fd)
     try:
         if arguments.command == "run-job":
-            from pypet_sm.execute.job import run_job
-
             run_job(
                 plan,
                 arguments.manifest,
@@ -117,10 +117,20 @@ def main(argv: list[str] | None = None) -> int:
             )
     except PypetSmError as error:
         logger.error("%s", error)
+        if arguments.command == "run-job" and not isinstance(error, RunFailures):
+            _last_line(error)
         return 1
     finally:
         logging.shutdown()
     return 0
+
+
+def _last_line(error: PypetSmError) -> None:
+    """Why the job failed, as the last line of the rule's log (its stderr), so the workflow
+    can show it (failed runs have their own summary)."""
+    text = " ".join(str(error).split())
+    with contextlib.suppress(OSError):  # a full disk may refuse this line too
+        print(f"pypet_sm: {text}", file=sys.__stderr__ or sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ class Settings:
     git_fail: bool = False
     # custom Parameter/Result subclasses as `module:Class` (pypet's dynamically_imported_classes)
     dynamically_imported_classes: list[str] = field(default_factory=list)
+    # seconds a single run may take (pypet's Environment `timeout`); None: no limit
+    timeout: float | None = None
 
     @property
     def trajectory_state(self) -> Path:
@@ -160,6 +162,11 @@ def load_settings(config: dict[str, Any]) -> Settings:
         raise ConfigError(
             "dynamically_imported_classes", f"expected a list of 'module:Class', got {classes!r}"
         )
+    timeout = config.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
+        raise ConfigError("timeout", f"expected seconds per run (a number > 0), got {timeout!r}")
     return Settings(
         name=name,
         comment=str(section.get("comment") or ""),
@@ -179,6 +186,7 @@ def load_settings(config: dict[str, Any]) -> Settings:
         git_message=str(git.get("message") or ""),
         git_fail=git_fail,
         dynamically_imported_classes=list(classes),
+        timeout=None if timeout is None else float(timeout),
     )
 
 

@@ -21,6 +21,7 @@ param stays the same and the job is not run again after that.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -173,3 +174,31 @@ def unpicklable(traj: SingleRun, error: Exception) -> str:
                     bad.append(f"{kind} {shown!r} ({type(value).__name__}: {value_error})")
     what = ", ".join(bad) or f"the run's data ({error})"
     return f"{traj.v_crun}: cannot store {what}: it cannot be pickled"
+
+
+# why writing failed, in the words the merge uses too
+_WRITE_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file size limit (ulimit -f) is exceeded",
+}
+
+
+def write_failure(what: str, error: OSError) -> str:
+    """One line: what could not be written, why, and that nothing finished is lost."""
+    reason = _WRITE_REASONS.get(error.errno or 0) or (error.strerror or type(error).__name__)
+    where = f" {error.filename}" if error.filename else ""
+    return (
+        f"cannot write {what}{where}: {reason} ({error.strerror or error}); every finished run "
+        "is kept: make room and run snakemake again"
+    )
+
+
+def fragment_write_failure(run: str | None, path: Path, error: OSError) -> str:
+    """The job stops: the fragment of `run` at `path` cannot be written."""
+    reason = _WRITE_REASONS.get(error.errno or 0) or (error.strerror or type(error).__name__)
+    return (
+        f"cannot write the fragment of {run} ({path}): {reason} ({error.strerror or error}); "
+        "the runs finished before are kept, this one is computed again: make room and run "
+        "snakemake again"
+    )

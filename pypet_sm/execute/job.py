@@ -1,11 +1,14 @@
 """Run jobs: call the job function once per single run and write each run's fragment.
 
-A job covers consecutive runs of the plan. It imports the job function once, builds one
-single-run view of the trajectory, and per run only swaps in the explored values, so the
-framework's cost per run stays far below a millisecond. Runs whose completed fragment exists
-are skipped; a failing run is recorded (traceback in its fragment and the logs) and the job
-goes on with its other runs, then fails, so nothing computed is lost and a rerun retries only
-the failed runs.
+A job covers consecutive runs of the plan. Its process is a supervisor
+(pypet_sm/execute/supervisor.py) that forks a worker (pypet_sm/execute/worker.py): the
+worker imports the job function once, builds one single-run view of the trajectory, and per
+run only swaps in the explored values, so the framework's cost per run stays far below a
+millisecond. Runs whose completed fragment exists are skipped; a failing run (an exception,
+a crash of its process, a timeout) is recorded (traceback in its fragment and the logs) and
+the job goes on with its other runs, then fails, so nothing computed is lost and a rerun
+retries only the failed runs. Every path the job writes is absolute from the start: a job
+function may change the working directory.
 """
 
 from __future__ import annotations
@@ -15,24 +18,20 @@ import dataclasses
 import fcntl
 import logging
 import os
-import pickle
 import shutil
-import socket
 import time
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pypet_sm import atomic
-from pypet_sm.define.config import import_object
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import cluster, failures, fragment
+from pypet_sm.execute import failures, fragment
 from pypet_sm.execute import manifest as manifests
+from pypet_sm.execute.inflight import NONE, InFlight
 from pypet_sm.execute.plan import Plan, run_name
-from pypet_sm.execute.single_run import SingleRun
-from pypet_sm.hdf5.records import RunRecord
-from pypet_sm.provenance import environment, logs
+from pypet_sm.execute.supervisor import JobStopped, Supervisor
+from pypet_sm.provenance import environment
 
 logger = logging.getLogger("pypet_sm.execute.job")
 
@@ -42,7 +41,7 @@ class RunFailures(PypetSmError):
 
 
 @contextlib.contextmanager
-def _job_directory(plan: Plan) -> Iterator[Path]:
+def _job_directory(state: Path, first_run: int) -> Iterator[Path]:
     """The job's own temp directory, held under an exclusive lock while the job runs.
 
     Named by the job's first run. After `kill -9` of Snakemake its job processes live on;
@@ -50,7 +49,7 @@ def _job_directory(plan: Plan) -> Iterator[Path]:
     beside it (it then skips what the orphan finished). Temps left by a killed attempt are
     removed once the lock is ours.
     """
-    tmp_dir = plan.settings.trajectory_state / "tmp" / f"job_{plan.first_run:08d}"
+    tmp_dir = state / "tmp" / f"job_{first_run:08d}"
     tmp_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(tmp_dir.with_suffix(".lock"), "a") as lock:
         try:
@@ -65,84 +64,6 @@ def _job_directory(plan: Plan) -> Iterator[Path]:
             yield tmp_dir
         finally:
             shutil.rmtree(tmp_dir, ignore_errors=True)
-
-
-def _compute(
-    plan: Plan, todo: list[int], paths: dict[int, Path], tmp_dir: Path, job: JobContext
-) -> RunStats:
-    """Call the job function for each run of `todo` and write its fragment."""
-    settings = plan.settings
-    stats = RunStats()
-    function = import_object(settings.job, "job")
-    traj = SingleRun(plan)
-    host, pid, cluster_id = socket.gethostname(), os.getpid(), cluster.job_id()
-    node = cluster.node_name()
-    columns = plan.explored_columns()
-    outside_runs = logs.context()
-    progress = logging.getLogger(logs.PROGRESS)
-    for shard in {paths[idx].parent for idx in todo}:
-        shard.mkdir(parents=True, exist_ok=True)
-    for idx in todo:
-        offset = idx - plan.first_run
-        run_values = {name: column[offset] for name, column in columns.items()}
-        traj.start_run(idx, run_values)
-        logs.set_context(traj.v_crun)
-        start = time.time()
-        called = time.perf_counter()
-        error = exception = None
-        try:
-            function(traj, *settings.args, **settings.kwargs)
-            results, derived = traj.collected("results"), traj.collected("derived_parameters")
-        except Exception as raised:
-            error = traceback.format_exc()
-            exception = f"{type(raised).__name__}: {raised}"
-            results, derived = [], []
-        finally:
-            logs.flush_streams()
-        stats.in_function += time.perf_counter() - called
-        run = RunRecord(
-            idx=idx,
-            name=run_name(idx),
-            start=start,
-            finish=time.time(),
-            completed=error is None,
-            results=results,
-            derived_parameters=derived,
-            environment=job.environment,
-            host=host,
-            pid=pid,
-            cluster_job_id=cluster_id,
-            attempt=job.attempt,
-            cluster_node=node,
-            error=None if error is None else (exception or "", error),
-            parameters=run_values,
-        )
-        try:
-            fragment.write(paths[idx], plan.key(idx), run, tmp_dir)
-        except (pickle.PicklingError, TypeError, AttributeError) as write_error:
-            exception = error = failures.unpicklable(traj, write_error)
-            run.completed, run.results, run.derived_parameters = False, [], []
-            run.error = (error, error)
-            fragment.write(paths[idx], plan.key(idx), run, tmp_dir)
-        progress.info(
-            "%s in %.3g s", "finished" if error is None else "failed", time.time() - start
-        )
-        if error is None:
-            stats.completed += 1
-        else:
-            stats.failed.append(
-                {"idx": idx, "name": traj.v_crun, "exception": exception, "parameters": run_values}
-            )
-            logger.error(
-                "%s (idx %d, point %s, parameters %s) failed:\n%s",
-                traj.v_crun,
-                idx,
-                plan.key(idx),
-                run_values,
-                error,
-            )
-        logs.set_context(outside_runs)
-    return stats
 
 
 @dataclasses.dataclass
@@ -181,20 +102,62 @@ def run_job(
     if environment_name is None:
         environment_name = environment.current(plan.settings).name
     job = JobContext(environment_name, attempt)
-    directory = fragment.fragment_dir(plan.settings.trajectory_state)
+    # absolute from the start: the job function may change the working directory
+    state = Path(os.path.abspath(plan.settings.trajectory_state))
+    manifest = Path(os.path.abspath(manifest))
+    directory = fragment.fragment_dir(state)
     paths = {idx: fragment.fragment_path(directory, plan.key(idx)) for idx in runs}
-    with _job_directory(plan) as tmp_dir:
+    with _job_directory(state, plan.first_run) as tmp_dir:
         todo = fragment.to_compute(runs, plan.key, paths, run_name, logger)
         logger.info("job of %s: %d already done", label, len(runs) - len(todo))
-        stats = _compute(plan, todo, paths, tmp_dir, job) if todo else RunStats()
-    state = plan.settings.trajectory_state
+        _in_flight_before(tmp_dir, paths, plan)
+        stats = RunStats()
+        if todo:
+            record = InFlight(tmp_dir.with_suffix(".run"))
+            try:
+                supervisor = Supervisor(plan, paths, tmp_dir, job, record, plan.settings.timeout)
+                outcome = supervisor.run(todo)
+            except OSError as error:  # writing the fragment of a crashed run
+                raise JobStopped(failures.write_failure("a fragment", error)) from None
+            finally:
+                record.close()
+            stats = RunStats(outcome.completed, outcome.failed, outcome.in_function)
+            if outcome.stopped is not None:
+                if stats.failed:
+                    _write_quietly(
+                        failures.write_record, state, runs.start, plan.digest, stats.failed
+                    )
+                raise JobStopped(f"job of {label}: {outcome.stopped}")
+            (tmp_dir.with_suffix(".run")).unlink(missing_ok=True)
+    try:
+        return _finish(
+            plan, manifest, state, job, stats, todo, retry_token, keep_going, job_started
+        )
+    except OSError as error:
+        raise JobStopped(f"job of {label}: {failures.write_failure('its state', error)}") from None
+
+
+def _finish(
+    plan: Plan,
+    manifest: Path,
+    state: Path,
+    job: JobContext,
+    stats: RunStats,
+    todo: list[int],
+    retry_token: str,
+    keep_going: bool,
+    job_started: float,
+) -> RunStats:
+    """The failure record and the manifest of a job that computed all its runs."""
+    runs = plan.runs
+    label = f"runs {runs.start}-{runs.stop - 1}"
     if stats.failed:
         failures.write_record(state, runs.start, plan.digest, stats.failed)
         names = [run["name"] for run in stats.failed]
         shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
         message = (
             f"job of {label}: {len(names)} of {len(runs)} runs failed ({shown}); "
-            f"tracebacks are in {plan.settings.environment_log_dir(environment_name)}/"
+            f"tracebacks are in {plan.settings.environment_log_dir(job.environment)}/"
             "warnings_and_errors.txt; finished runs "
             "are kept and a rerun computes only the failed ones"
         )
@@ -220,3 +183,27 @@ def run_job(
         "job of %s done: %d computed, %d skipped", label, stats.completed, record["skipped"]
     )
     return stats
+
+
+def _write_quietly(write: Any, *args: Any) -> None:
+    """Record failed runs of a job that stops anyway; a second error is only logged."""
+    try:
+        write(*args)
+    except OSError as error:
+        logger.warning("cannot record the failed runs: %s", error)
+
+
+def _in_flight_before(tmp_dir: Path, paths: dict[int, Path], plan: Plan) -> None:
+    """Name the run an earlier attempt of this job was computing when it was killed."""
+    before = InFlight.previous(tmp_dir.with_suffix(".run"))
+    if before is None or before.idx == NONE or before.idx not in paths:
+        return
+    if fragment.check(paths[before.idx], plan.key(before.idx))[0] == fragment.COMPLETED:
+        return
+    logger.warning(
+        "%s was in flight when an earlier attempt of this job (worker pid %d, run started "
+        "%s) was stopped or killed; computing it again",
+        run_name(before.idx),
+        before.pid,
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(before.start)),
+    )
