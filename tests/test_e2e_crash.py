@@ -194,6 +194,11 @@ def _check_write_failure(project, proc, reason: str) -> None:
         "pypet_sm: job of runs 0-3: cannot write the fragment of run_00000002"
     ), project.describe(proc)
     assert reason in last, last
+    # the terminal names the job and the reason its log ends with (onerror)
+    assert (
+        "pypet_sm: run job 000000 failed: job of runs 0-3: cannot write the fragment of "
+        "run_00000002"
+    ) in proc.stderr, project.describe(proc)
     assert TRACEBACK not in (project.path / "logs/crash/jobs/job_000000.log").read_text()
     assert set(project.fragments_by_idx()) == {0, 1}  # what finished is kept
     assert not project.fragments(fragment.FAILED)

@@ -151,34 +151,6 @@ def test_snakemake_keep_going_flag_does_the_same(project):
     assert "the exit status is 0 because of snakemake's --keep-going" in shown
 
 
-DIES = """
-import os
-
-
-def multiply(traj):
-    if traj.v_idx == 1:
-        # what the job driver writes last when it cannot go on (here: as if the disk filled)
-        with open("logs/fails/jobs/job_000000.log", "a") as log:
-            log.write("pypet_sm: cannot write the fragment of run_00000001: No space left on "
-                      "device\\n")
-        os._exit(1)
-    traj.f_add_result("z", traj.x * traj.y)
-"""
-
-
-def test_a_job_that_fails_outside_its_runs_is_named_with_its_reason(project):
-    """A run job that fails for a reason of its own (here: its last log line, as the job
-    driver writes it for a full disk) is named on the terminal with that reason."""
-    project.write_module(DIES)
-    project.write_config(_config(runs_per_job=2))
-    proc = project.snakemake("--cores", "1", cores=None, expect=1)
-    shown = proc.stdout + proc.stderr
-    assert (
-        "pypet_sm: run job 000000 failed: cannot write the fragment of run_00000001: No space "
-        "left on device (log logs/fails/jobs/job_000000.log)"
-    ) in shown, project.describe(proc)
-
-
 RETRIED = """
 import os
 
