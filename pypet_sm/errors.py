@@ -26,3 +26,7 @@ class FragmentError(PypetSmError):
 class HDF5Error(OSError):
     """The HDF5 library failed to read or write a file (PyTables' HDF5ExtError, translated by
     `pypet_sm.hdf5` so that callers need not import PyTables); the message is the library's."""
+
+
+class ParameterLockedException(TrajectoryError, TypeError):
+    """A run tried to change a parameter (pypet's exception of that name, a TypeError too)."""

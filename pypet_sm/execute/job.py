@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from pypet_sm import atomic
-from pypet_sm.define.config import import_object
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import cluster, failures, fragment
+from pypet_sm.execute import cluster, failures, fragment, job_function
 from pypet_sm.execute import manifest as manifests
 from pypet_sm.execute.plan import Plan, run_name
 from pypet_sm.execute.single_run import SingleRun
@@ -73,7 +72,7 @@ def _compute(
     """Call the job function for each run of `todo` and write its fragment."""
     settings = plan.settings
     stats = RunStats()
-    function = import_object(settings.job, "job")
+    function = job_function.load(settings.job)
     traj = SingleRun(plan)
     host, pid, cluster_id = socket.gethostname(), os.getpid(), cluster.job_id()
     node = cluster.node_name()
@@ -91,7 +90,7 @@ def _compute(
         called = time.perf_counter()
         error = exception = None
         try:
-            function(traj, *settings.args, **settings.kwargs)
+            traj.call(function, settings.args, settings.kwargs)
             results, derived = traj.collected("results"), traj.collected("derived_parameters")
         except Exception as raised:
             error = traceback.format_exc()
@@ -118,7 +117,7 @@ def _compute(
             parameters=run_values,
         )
         try:
-            fragment.write(paths[idx], plan.key(idx), run, tmp_dir)
+            fragment.write(paths[idx], plan.key(idx), run, tmp_dir, traj.read_index)
         except (pickle.PicklingError, TypeError, AttributeError) as write_error:
             exception = error = failures.unpicklable(traj, write_error)
             run.completed, run.results, run.derived_parameters = False, [], []

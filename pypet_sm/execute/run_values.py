@@ -1,0 +1,179 @@
+"""What a run reads of its parameters: the values of its own point, never another run's.
+
+One single-run view serves all runs of a job, so a value a run changed in place would be seen
+by the runs after it (results would depend on `runs_per_job` and on where a resume starts).
+pypet refuses assignments to parameters in a run (`ParameterLockedException`), but hands out
+its arrays and lists as they are. Here:
+
+* assignments are refused as in pypet (`traj.x = 1`, `traj.par.model.label = "x"`,
+  `traj['x'] = 1`, `del traj.x`, `leaf.f_set(...)`, `leaf.v_comment = ...`,
+  `leaf.values['data'] = ...`), with pypet's message;
+* numpy arrays are handed out as read-only views (no copy: `w += 1` raises numpy's
+  "output array is read-only", which the run's failure message explains);
+* other mutable values (lists, dicts, sets, pickled objects) are copied when a run first
+  reads them, once per run (later reads in the same run give the same object); immutable
+  values (numbers, strings, bytes, tuples of those) are handed out as they are.
+
+Nothing is copied for parameters a run does not read.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from typing import Any, NoReturn
+
+import numpy as np
+
+from pypet_sm.define.naming import Group, Leaf, NamingError
+from pypet_sm.errors import ParameterLockedException, TrajectoryError
+
+IMMUTABLE = frozenset({bool, int, float, complex, str, bytes, type(None), range, slice})
+
+
+def protect(value: Any) -> Any:
+    """`value` as a run may see it: itself if immutable, a read-only view of an array, or a
+    deep copy of anything that could be changed in place."""
+    kind = type(value)
+    if kind in IMMUTABLE:
+        return value
+    if isinstance(value, np.generic) and not isinstance(value, np.void):
+        return value  # numpy scalars are immutable (a void scalar may view a record)
+    if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+        if value.flags.writeable:
+            # the array itself too, so that the view's flag cannot be switched back on
+            value.flags.writeable = False
+        view = value.view()
+        view.flags.writeable = False
+        return view
+    if kind in (tuple, frozenset) and all(type(element) in IMMUTABLE for element in value):
+        return value
+    return copy.deepcopy(value)
+
+
+def locked(full_name: str) -> ParameterLockedException:
+    """pypet's error for a change of a parameter in a run."""
+    return ParameterLockedException(
+        f"Parameter `{full_name}` is locked! A run cannot change its parameters (every run "
+        "sees the values of its own point); store a new value with "
+        "traj.f_add_derived_parameter or traj.f_add_result"
+    )
+
+
+class RunValues(Mapping[str, Any]):
+    """A parameter's values as a run reads them (see the module docstring).
+
+    `handed` is the single run's dict of what this run was handed so far, emptied when the
+    next run starts, so a mutable value is copied at most once per run.
+    """
+
+    __slots__ = ("_raw", "_name", "_handed")
+
+    def __init__(self, raw: dict[str, Any], name: str, handed: dict[tuple[str, str], Any]):
+        self._raw = raw
+        self._name = name
+        self._handed = handed
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._raw[key]
+        if type(value) in IMMUTABLE:
+            return value
+        handed = self._handed
+        try:
+            return handed[self._name, key]
+        except KeyError:
+            handed[self._name, key] = protected = protect(value)
+            return protected
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __setitem__(self, key: str, value: Any) -> NoReturn:
+        raise locked(self._name)
+
+    def __delitem__(self, key: str) -> NoReturn:
+        raise locked(self._name)
+
+    def show(self, key: str, value: Any) -> None:
+        """Set the value of the next run (the job driver's, not the job function's)."""
+        self._raw[key] = value
+
+    def arrays_handed_out(self) -> bool:
+        return any(isinstance(self._handed.get((self._name, key)), np.ndarray) for key in self._raw)
+
+
+class RunParameter(Leaf):
+    """A parameter (or config item) of a single run: read-only, as pypet locks them."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise locked(self.v_full_name)
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise locked(self.v_full_name)
+
+    def f_set(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise locked(self.v_full_name)
+
+    def f_empty(self) -> NoReturn:
+        raise locked(self.v_full_name)
+
+    @property
+    def v_locked(self) -> bool:
+        return True
+
+    def f_get_range(self, copy: bool = True) -> list:
+        """The explored range, as copies a run cannot change the other runs' values through."""
+        return [protect(value) for value in Leaf.f_get_range(self)]
+
+
+def run_parameter(
+    full_name: str, value: Any, comment: str | None, class_name: str | None, explored: list | None,
+    handed: dict[tuple[str, str], Any],
+) -> RunParameter:  # fmt: skip
+    leaf = Leaf(full_name, {}, comment, class_name, explored)
+    # RunValues reads like the dict it wraps; Leaf's annotation names the common case
+    leaf.values = RunValues({"data": value}, full_name, handed)  # type: ignore[assignment]
+    leaf.main_key = "data"
+    leaf.__class__ = RunParameter  # a Leaf until here, so that its fields could be set
+    return leaf  # type: ignore[return-value]
+
+
+def refuse_assignment(group: Group, name: str) -> NoReturn:
+    """`group.name = value` (or `group[name] = ...`, `del group.name`) in a run."""
+    try:
+        node = group.f_get(name)
+    except (NamingError, TypeError):
+        node = None
+    if isinstance(node, Leaf) and node.v_full_name.startswith(("parameters.", "config.")):
+        raise locked(node.v_full_name)
+    where = f"traj.{group.v_full_name}.{name}" if group.v_full_name else f"traj.{name}"
+    if name.startswith(("v_", "f_")):
+        raise TrajectoryError(f"cannot set {where} in a run: it is pypet's and read-only")
+    raise TrajectoryError(
+        f"cannot set {where} in a run; use traj.f_add_result({name!r}, value) "
+        f"or traj.f_add_derived_parameter({name!r}, value)"
+    )
+
+
+class RunGroup(Group):
+    """A group of a single run's tree: assignments are refused, as in pypet."""
+
+    def _new_group(self, full_name: str) -> Group:
+        return RunGroup(full_name)
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        refuse_assignment(self, name)
+
+    def __delattr__(self, name: str) -> NoReturn:
+        refuse_assignment(self, name)
+
+    def __setitem__(self, name: str, value: Any) -> NoReturn:
+        refuse_assignment(self, name)
+
+    def __delitem__(self, name: str) -> NoReturn:
+        refuse_assignment(self, name)
