@@ -154,9 +154,10 @@ class SingleRun(TrajectoryView):
         self._index_reads.clear()
         object.__setattr__(self, "_calling", True)
         try:
-            returned = function(
-                self, *[protect(a) for a in args], **{k: protect(v) for k, v in kwargs.items()}
-            )
+            if args or kwargs:
+                args = [protect(a) for a in args]
+                kwargs = {k: protect(v) for k, v in kwargs.items()}
+            returned = function(self, *args, **kwargs)
         except ValueError as error:
             arrays = self._arrays_handed_out()
             if "read-only" not in str(error) or not arrays:
@@ -167,7 +168,8 @@ class SingleRun(TrajectoryView):
             ) from error
         finally:
             object.__setattr__(self, "_calling", False)
-        job_function.check_returned(returned, self._crun)
+        if returned is not None:
+            job_function.check_returned(returned, self._crun)
 
     def _arrays_handed_out(self) -> list[str]:
         import numpy as np
