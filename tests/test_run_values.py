@@ -125,12 +125,16 @@ def test_the_run_records_whether_the_job_function_read_its_index(run_view):
         (lambda t: t.f_add_result("z", t.v_idx), True),
         (lambda t: t.f_add_result("z", t.v_crun), True),
         (lambda t: t.f_add_result("z", t.v_crun_), True),
+        (lambda t: t.f_add_result("z", t.f_add_result("name", 1).v_full_name), True),
+        (lambda t: t.f_add_result("z", t.f_add_result("name", 1).v_name), False),
+        (lambda t: (t.f_add_result("name", 1), t.f_add_result("z", list(t.res.runs))), True),
+        (lambda t: (t.f_add_result("name", 1), t.f_add_result("z", t.res.name)), False),
     ):
         traj.start_run(1, the_plan.run_values(1))
         assert traj.v_idx == 1  # the driver's own reads do not count
         traj.call(reader, [], {})
         assert traj.read_index is read
-        assert traj.collected("results")[0].name == "z"
+        assert traj.collected("results")[-1].name == "z"
 
 
 def test_arguments_are_the_runs_own(run_view):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import numpy as np
 
@@ -166,11 +166,44 @@ def refuse_assignment(group: Group, name: str) -> NoReturn:
     )
 
 
+class IndexReader(Protocol):
+    def _index_read(self, what: str) -> None: ...
+
+
+# groups whose children are named by the run (`results.runs.run_00000003`)
+RUNS_GROUPS = ("results.runs", "derived_parameters.runs")
+
+
 class RunGroup(Group):
-    """A group of a single run's tree: assignments are refused, as in pypet."""
+    """A group of a single run's tree: assignments are refused, as in pypet; listing the
+    children of `results.runs` tells the run its name, so it counts as reading the index."""
+
+    def __init__(self, full_name: str, run: IndexReader | None = None) -> None:
+        super().__init__(full_name)
+        object.__setattr__(self, "_run", run)
 
     def _new_group(self, full_name: str) -> Group:
-        return RunGroup(full_name)
+        return RunGroup(full_name, self._run)
+
+    def _listed(self) -> None:
+        if self._run is not None and self.v_full_name in RUNS_GROUPS:
+            self._run._index_read(f"traj.{self.v_full_name}")
+
+    def f_get_children(self) -> dict[str, Group | Leaf]:
+        self._listed()
+        return super().f_get_children()
+
+    def __iter__(self) -> Iterator[str]:
+        self._listed()
+        return super().__iter__()
+
+    def __dir__(self) -> list[str]:
+        self._listed()
+        return super().__dir__()
+
+    def __repr__(self) -> str:
+        self._listed()
+        return super().__repr__()
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         refuse_assignment(self, name)
@@ -183,3 +216,30 @@ class RunGroup(Group):
 
     def __delitem__(self, name: str) -> NoReturn:
         refuse_assignment(self, name)
+
+
+_FULL_NAME = Leaf.__dict__["v_full_name"]  # the slot, under the property below
+
+
+class RunItem(Leaf):
+    """A result or derived parameter added in a run: its full name holds the run's name
+    (`results.runs.run_00000003.z`), so reading it counts as reading the index."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: IndexReader, *args: Any) -> None:
+        self._run = run
+        super().__init__(*args)
+
+    @property
+    def v_full_name(self) -> str:
+        self._run._index_read("the full name of an item added in the run")
+        return _FULL_NAME.__get__(self)
+
+    @v_full_name.setter
+    def v_full_name(self, value: str) -> None:
+        _FULL_NAME.__set__(self, value)
+
+    @property
+    def v_name(self) -> str:
+        return _FULL_NAME.__get__(self).rpartition(".")[2]

@@ -15,6 +15,7 @@ from pypet_sm.execute import job_function
 from pypet_sm.execute.plan import Plan, run_name
 from pypet_sm.execute.run_values import (
     RunGroup,
+    RunItem,
     RunParameter,
     RunValues,
     protect,
@@ -23,9 +24,6 @@ from pypet_sm.execute.run_values import (
 )
 from pypet_sm.hdf5 import writable
 from pypet_sm.hdf5.records import Item
-
-# what tells a run its index (reading one makes its fragment reusable at that index only)
-INDEX_ATTRIBUTES = ("v_idx", "v_crun", "v_crun_")
 
 
 class SingleRun(TrajectoryView):
@@ -45,7 +43,9 @@ class SingleRun(TrajectoryView):
         # what this run was handed of its parameters (copies, read-only views): per run
         object.__setattr__(self, "_handed", {})
         object.__setattr__(self, "_calling", False)  # inside the job function
-        object.__setattr__(self, "_index_reads", set())  # INDEX_ATTRIBUTES read by this run
+        # what told this run its index or name: v_idx, v_crun, v_crun_, the full names of
+        # its items, the children of results.runs; its fragment is reusable at that index only
+        object.__setattr__(self, "_index_reads", set())
         with job_function.guarded_import(f"a module of {classes.FIELD}"):
             found = classes.import_classes(plan.settings.dynamically_imported_classes)
         object.__setattr__(self, "_custom_classes", found)
@@ -79,7 +79,7 @@ class SingleRun(TrajectoryView):
         return run_parameter(full_name, value, comment, class_name or None, explored, self._handed)
 
     def _new_group(self, full_name: str) -> Group:
-        return RunGroup(full_name)
+        return RunGroup(full_name, self)
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         refuse_assignment(self, name)
@@ -101,9 +101,10 @@ class SingleRun(TrajectoryView):
         object.__setattr__(self, "_idx", idx)
         object.__setattr__(self, "_crun", run_name)
 
-    def _index_read(self, attribute: str) -> None:
+    def _index_read(self, what: str) -> None:
+        """The job function read `what`, which tells the run its index or name."""
         if self._calling:
-            self._index_reads.add(attribute)
+            self._index_reads.add(what)
 
     @property
     def v_idx(self) -> int:
@@ -242,7 +243,9 @@ class SingleRun(TrajectoryView):
             # how the value will be stored, decided here once (the table's answer): the leaf's
             # v_class_name is the pypet class it gets (Result or PickleResult, Parameter,
             # ArrayParameter or PickleParameter), the fragment carries it to the merge
-            leaf = Leaf(full_name, values, comment, _storage_class(branch, values, class_name))
+            leaf = RunItem(
+                self, full_name, values, comment, _storage_class(branch, values, class_name)
+            )
             # checked here, so the failure points at the job function's line; collected()
             # checks again what the run may have changed since
             self._check_writable(branch, Item(name, values, comment, leaf.v_class_name))
@@ -278,7 +281,7 @@ class SingleRun(TrajectoryView):
         found: list[Item] = []
         for leaf in self.f_get(branch).f_iter_leaves():
             values = leaf.values
-            if type(leaf) is not Leaf:
+            if classes.is_custom(type(leaf)):
                 try:
                     values = classes.stored_values(leaf)
                     classes.check_storable(leaf.v_class_name, values, parameter=branch != "results")
