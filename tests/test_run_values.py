@@ -268,3 +268,44 @@ def test_the_merge_names_an_old_fragment_it_cannot_store():
     assert writable.check_run(run) == "result 'z': it has a value named '' (HDF5 nodes need a name)"
     assert isinstance(job_function.JobFunctionError("x"), PypetSmError)
     assert pypet_sm.PickleParameter  # the classes a build hook uses stay exported
+
+
+CUSTOM = """
+import pypet_sm
+
+
+class Tagged(pypet_sm.Parameter):
+    def _load(self, values):
+        self.values = {"data": list(values["data"])}
+        self.loads = getattr(self, "loads", 0) + 1
+
+
+def build(traj):
+    traj.f_add_parameter(Tagged, "tags", [1, 2])
+    traj.f_explore({"tags": [[1], [2]]})
+"""
+
+
+def test_parameters_of_the_users_classes_are_locked_and_the_runs_own(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module = write_unique_module(tmp_path, CUSTOM)
+    config = {
+        "trajectory": {"name": "custom"},
+        "build": f"{module}:build",
+        "job": "math:prod",
+        "dynamically_imported_classes": [f"{module}:Tagged"],
+    }
+    the_plan = plan.from_config(config)
+    traj = SingleRun(the_plan)
+    for idx in range(2):
+        traj.start_run(idx, the_plan.run_values(idx))
+        leaf = traj.f_get("tags")
+        assert type(leaf).__name__ == "Tagged" and isinstance(leaf, traj._custom_classes["Tagged"])
+        traj.tags.append(9)  # the run's own copy
+        assert traj.tags == [idx + 1, 9]
+        with pytest.raises(ParameterLockedException, match="`parameters.tags` is locked"):
+            leaf.loads = 0
+        with pytest.raises(ParameterLockedException):
+            traj.tags = [5]
+        assert leaf.loads == idx + 2  # its own _load ran for each run (once when built)
+        assert leaf.f_get_range() == [[1], [2]]

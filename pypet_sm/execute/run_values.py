@@ -137,6 +137,35 @@ class RunParameter(Leaf):
         return [protect(value) for value in Leaf.f_get_range(self)]
 
 
+_LOCKED: dict[type, type] = {}
+
+
+def locked_class(cls: type[Leaf]) -> type[Leaf]:
+    """The user's parameter class, locked like RunParameter (same name and module, so its
+    instances still are instances of the user's class)."""
+    if cls in _LOCKED:
+        return _LOCKED[cls]
+    namespace = {
+        name: RunParameter.__dict__[name]
+        for name in ("__setattr__", "__delattr__", "f_set", "f_empty", "v_locked", "f_get_range")
+    }
+    namespace.update(__slots__=(), __module__=cls.__module__, __qualname__=cls.__qualname__)
+    _LOCKED[cls] = locked = type(cls.__name__, (cls,), namespace)
+    return locked
+
+
+def show_custom(leaf: Leaf, value: Any, handed: dict[tuple[str, str], Any]) -> None:
+    """Give a parameter of the user's (locked) class the value of the next run: through
+    its own `_load`, unlocked meanwhile, then read through RunValues again."""
+    locked_type = type(leaf)
+    object.__setattr__(leaf, "__class__", locked_type.__mro__[1])
+    try:
+        leaf._load({"data": value})
+        leaf.values = RunValues(dict(leaf.values), leaf.v_full_name, handed)  # type: ignore[assignment]
+    finally:
+        object.__setattr__(leaf, "__class__", locked_type)
+
+
 def run_parameter(
     full_name: str, value: Any, comment: str | None, class_name: str | None, explored: list | None,
     handed: dict[tuple[str, str], Any],

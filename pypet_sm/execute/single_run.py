@@ -18,9 +18,11 @@ from pypet_sm.execute.run_values import (
     RunItem,
     RunParameter,
     RunValues,
+    locked_class,
     protect,
     refuse_assignment,
     run_parameter,
+    show_custom,
 )
 from pypet_sm.hdf5 import writable
 from pypet_sm.hdf5.records import Item
@@ -75,6 +77,7 @@ class SingleRun(TrajectoryView):
                 full_name, {"data": value}, comment, class_name, explored, self._custom_classes
             )
             leaf.values = RunValues(dict(leaf.values), full_name, self._handed)  # type: ignore[assignment]
+            object.__setattr__(leaf, "__class__", locked_class(type(leaf)))
             return leaf
         return run_parameter(full_name, value, comment, class_name or None, explored, self._handed)
 
@@ -138,9 +141,8 @@ class SingleRun(TrajectoryView):
             leaf = self._explored[name]
             if type(leaf) is RunParameter:
                 leaf.values.show("data", value)  # type: ignore[attr-defined]
-            else:  # the user's class, through its _load, read through RunValues again
-                leaf._load({"data": value})
-                leaf.values = RunValues(dict(leaf.values), leaf.v_full_name, self._handed)
+            else:  # the user's class, through its own _load
+                show_custom(leaf, value, self._handed)
         for branch in ("results", "derived_parameters"):
             self._children.pop(branch, None)
         self._added.clear()
@@ -161,10 +163,14 @@ class SingleRun(TrajectoryView):
             returned = function(self, *args, **kwargs)
         except ValueError as error:
             arrays = self._arrays_handed_out()
-            if "read-only" not in str(error) or not arrays:
+            try:
+                shown = str(error)
+            except Exception:  # a message that cannot be shown: the driver reports the error
+                shown = ""
+            if "read-only" not in shown or not arrays:
                 raise
             raise TrajectoryError(
-                f"{self._crun}: {error}: parameters are read-only in a run, and this run read "
+                f"{self._crun}: {shown}: parameters are read-only in a run, and this run read "
                 f"the array(s) {', '.join(arrays)}; change a copy (w = traj.par.w.copy())"
             ) from error
         finally:
