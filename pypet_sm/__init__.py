@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pypet_sm.define.classes import ArrayParameter, Parameter, PickleParameter, PickleResult, Result
 from pypet_sm.define.exploration import cartesian_product
 from pypet_sm.define.trajectory import Trajectory
-from pypet_sm.errors import ConfigError, PypetSmError, TrajectoryError
+from pypet_sm.errors import ConfigError, ParameterLockedException, PypetSmError, TrajectoryError
 
 if TYPE_CHECKING:  # the loader (PyTables) is imported only when a file is loaded
     from pypet_sm.analysis.load import LoadedTrajectory
@@ -33,6 +33,7 @@ __all__ = [
     "ArrayParameter",
     "ConfigError",
     "Parameter",
+    "ParameterLockedException",
     "PickleParameter",
     "PickleResult",
     "PypetSmError",

@@ -31,3 +31,7 @@ class HDF5Error(OSError):
 
     kind: str = ""
     reason: str = ""
+
+
+class ParameterLockedException(TrajectoryError, TypeError):
+    """A run tried to change a parameter (pypet's exception of that name, a TypeError too)."""

@@ -139,8 +139,11 @@ def test_result_added_twice_names_both_places(traj):
 
 
 def test_single_run_view_rejects_misuse(traj):
-    with pytest.raises(TrajectoryError, match="cannot set"):
+    # a parameter is locked as in pypet (ParameterLockedException is a TrajectoryError)
+    with pytest.raises(TrajectoryError, match="Parameter `parameters.x` is locked!"):
         traj.x = 3
+    with pytest.raises(TrajectoryError, match="cannot set"):
+        traj.not_a_parameter = 3
     with pytest.raises(TrajectoryError, match="exactly one value"):
         traj.f_add_derived_parameter("d", 1, 2)
     with pytest.raises(TrajectoryError, match="PickleParameter"):

@@ -159,6 +159,10 @@ class Group:
         return children
 
     # building ---------------------------------------------------------------
+    def _new_group(self, full_name: str) -> Group:
+        """A group created below this one (the single run's groups refuse assignments)."""
+        return Group(full_name)
+
     def child_name(self, name: str) -> str:
         return f"{self.v_full_name}.{name}" if self.v_full_name else name
 
@@ -168,7 +172,7 @@ class Group:
         for part in path.split(".") if path else ():
             child = group._children.get(part)
             if child is None:
-                child = Group(group.child_name(part))
+                child = group._new_group(group.child_name(part))
                 group._children[part] = child
             elif isinstance(child, Leaf):
                 raise NamingError(

@@ -36,6 +36,8 @@ FAILED = "failed"
 MISSING = "missing"
 DAMAGED = "damaged"
 FOREIGN = "foreign"
+# header key: the run index a run computed with, when its job function read it
+READ_INDEX = "read_index"
 
 
 class DamagedFragment(Exception):
@@ -51,10 +53,11 @@ def fragment_path(directory: Path, key: str) -> Path:
     return directory / key[:2] / f"{key}.pkl"
 
 
-def write(path: Path, key: str, run: RunRecord, tmp_dir: Path) -> None:
+def write(path: Path, key: str, run: RunRecord, tmp_dir: Path, read_index: bool = False) -> None:
     """Write run `run` of point `key` atomically; its values must pickle (else the
-    pickling error propagates and nothing is written)."""
-    header = {
+    pickling error propagates and nothing is written). `read_index`: the job function read
+    the run's index or name, so the fragment is reused only at the same index."""
+    header: dict[str, Any] = {
         "format": FORMAT,
         "key": key,
         "status": COMPLETED if run.completed else FAILED,
@@ -63,6 +66,8 @@ def write(path: Path, key: str, run: RunRecord, tmp_dir: Path) -> None:
         # the headers alone
         "finish": run.finish,
     }
+    if read_index:  # absent (older fragments too): the run did not read its index
+        header[READ_INDEX] = run.idx
     header_bytes = pickle.dumps(header, protocol=5)
     body_bytes = pickle.dumps(run.to_builtins(), protocol=5)
     prefix = PREFIX.pack(
@@ -192,6 +197,13 @@ def read_run(path: Path) -> RunRecord:
         raise DamagedFragment(f"holds no run record ({type(error).__name__}: {error})") from None
 
 
+def reusable_at(header: dict[str, Any], idx: int) -> bool:
+    """Whether a completed fragment may stand for run `idx`: fragments are keyed by point, so
+    one may have been computed under another index; that matters only if the run read it."""
+    read = header.get(READ_INDEX)
+    return read is None or read == idx
+
+
 def to_compute(
     runs: Iterable[int],
     key: Callable[[int], str],
@@ -199,13 +211,19 @@ def to_compute(
     name: Callable[[int], str],
     logger: logging.Logger,
 ) -> list[int]:
-    """The runs (indices) without a valid completed fragment; damaged or foreign fragments
-    are named in the log. `key(idx)`, `paths[idx]` and `name(idx)` describe each run."""
+    """The runs (indices) without a valid completed fragment reusable at their index;
+    damaged or foreign fragments are named in the log, runs computed again because they
+    read an index that changed in one line per job. `key(idx)`, `paths[idx]` and `name(idx)`
+    describe each run."""
     todo = []
+    moved: list[tuple[int, int]] = []  # (index now, index the fragment was computed with)
     for idx in runs:
-        state, reason = check(paths[idx], key(idx))
+        state, reason, header = inspect(paths[idx], key(idx))
         if state == COMPLETED:
-            continue
+            assert header is not None  # a completed fragment has its header
+            if reusable_at(header, idx):
+                continue
+            moved.append((idx, header[READ_INDEX]))
         todo.append(idx)
         if state in (DAMAGED, FOREIGN):
             logger.warning(
@@ -214,5 +232,22 @@ def to_compute(
                 paths[idx],
                 state,
                 reason,
+            )
+    if moved:
+        shown = ", ".join(f"{name(now)} (computed as run {then})" for now, then in moved[:10])
+        more = f" and {len(moved) - 10} more" if len(moved) > 10 else ""
+        if len(moved) == 1:
+            logger.warning(
+                "%s computed again: it read its run index and now has index %d (its "
+                "fragment was computed as run %d)",
+                name(moved[0][0]),
+                *moved[0],
+            )
+        else:
+            logger.warning(
+                "%d runs computed again: they read their run index and now have another: %s%s",
+                len(moved),
+                shown,
+                more,
             )
     return todo

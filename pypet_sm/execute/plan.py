@@ -17,12 +17,12 @@ from typing import Any
 
 from pypet_sm import atomic
 from pypet_sm.define import validate, value_types
-from pypet_sm.define.config import AUTO, Settings, build_trajectory, import_object, load_settings
+from pypet_sm.define.config import AUTO, Settings, build_trajectory, load_settings
 from pypet_sm.define.trajectory import Trajectory
 from pypet_sm.define.user_code import announced
 from pypet_sm.define.values import canonical
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import identity
+from pypet_sm.execute import identity, job_function
 from pypet_sm.execute.cluster import ResourceSettings
 
 KEY_VERSION = b"pypet_sm point key v1\0"
@@ -286,7 +286,7 @@ def from_config(config: dict[str, Any]) -> Plan:
     settings = load_settings(config)
     traj = build_trajectory(config, settings)
     with announced(f"importing the job module of {settings.job}"):
-        function = import_object(settings.job, "job")
+        function = job_function.load(settings.job)  # refuses what cannot compute a run
     validate.job_signature(function, settings.job, settings.args, settings.kwargs)
     validate.output_paths(settings)
     return from_trajectory(settings, traj)

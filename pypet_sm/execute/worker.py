@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pypet_sm.define.config import import_object
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import cluster, failures, fragment
+from pypet_sm.execute import cluster, failures, fragment, job_function
 from pypet_sm.execute.inflight import InFlight
 from pypet_sm.execute.plan import Plan, run_name
 from pypet_sm.execute.single_run import SingleRun
@@ -86,11 +85,11 @@ def compute(
     """Call the job function for each run of `todo` and write its fragment."""
     settings = plan.settings
     try:
-        function = import_object(settings.job, "job")
+        function = job_function.load(settings.job)
+        traj = SingleRun(plan)  # imports the user's classes
     except PypetSmError as import_error:
         channel.send(FATAL, str(import_error))
         return
-    traj = SingleRun(plan)
     host, pid, cluster_id = socket.gethostname(), os.getpid(), cluster.job_id()
     node = cluster.node_name()
     columns = plan.explored_columns()
@@ -109,7 +108,7 @@ def compute(
         record.begin(idx, start, time.monotonic())
         error = exception = None
         try:
-            function(traj, *settings.args, **settings.kwargs)
+            traj.call(function, settings.args, settings.kwargs)
             results, derived = traj.collected("results"), traj.collected("derived_parameters")
         except KeyboardInterrupt:
             channel.send(INTERRUPTED, idx)
@@ -141,7 +140,7 @@ def compute(
         )
         try:
             try:
-                fragment.write(paths[idx], plan.key(idx), run, tmp_dir)
+                fragment.write(paths[idx], plan.key(idx), run, tmp_dir, traj.read_index)
             except (pickle.PicklingError, TypeError, AttributeError) as write_error:
                 exception = error = failures.unpicklable(traj, write_error)
                 run.completed, run.results, run.derived_parameters = False, [], []

@@ -24,8 +24,9 @@ RUNTIME_LENGTH = 18
 
 
 def cut(text: str, width: int) -> bytes:
-    """UTF-8 bytes of `text`, cut to `width` with a trailing ``...`` like pypet."""
-    data = text.encode(ENCODING)
+    """UTF-8 bytes of `text`, cut to `width` with a trailing ``...`` like pypet (what UTF-8
+    cannot encode, a lone surrogate in an exception's message say, as a backslash escape)."""
+    data = text.encode(ENCODING, "backslashreplace")
     if len(data) <= width:
         return data
     # unlike pypet, never split a multi-byte character: pypet's loader decodes these columns
@@ -40,7 +41,8 @@ def cut_repeated(text: str, width: int) -> bytes:
 
 def truncate(text: str, width: int) -> bytes:
     # pypet lets numpy truncate silently; we do the same but at a character boundary
-    return text.encode(ENCODING)[:width].decode(ENCODING, "ignore").encode(ENCODING)
+    data = text.encode(ENCODING, "backslashreplace")
+    return data[:width].decode(ENCODING, "ignore").encode(ENCODING)
 
 
 def format_time(timestamp: float) -> str:
@@ -66,7 +68,7 @@ def result_value_string(values: dict[str, Any]) -> str:
     """A result's `value` column: ``key=repr(value)`` pairs, cut at 64 like pypet's Result."""
     parts, length = [], 0
     for key, value in values.items():
-        part = f"{key}={value!r}, "
+        part = f"{key}={value_string(value)}, "
         parts.append(part)
         length += len(part)
         if length > VALUE_LENGTH:

@@ -24,6 +24,7 @@ from pypet_sm.errors import FragmentError, PypetSmError
 from pypet_sm.execute import cleanup, fragment
 from pypet_sm.execute import manifest as manifests
 from pypet_sm.execute.plan import Plan, run_name
+from pypet_sm.hdf5 import writable
 from pypet_sm.hdf5.layout import FAILED_RUNS_PATH
 from pypet_sm.hdf5.records import Item, Parameter, RunRecord, TrajectoryRecord
 from pypet_sm.provenance import environment
@@ -118,6 +119,14 @@ def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[Ru
                 f"fragment of {run_name(idx)} ({path}) was damaged during the merge: {error}; "
                 "run snakemake again to compute that run again"
             ) from None
+        # written before runs checked their items: one line naming the run, not a traceback
+        problem = writable.check_run(run) if run.completed else None
+        if problem is not None:
+            raise FragmentError(
+                f"{run_name(idx)}: its fragment {path} holds what the trajectory file cannot "
+                f"store ({problem}); delete that fragment and run snakemake again to compute "
+                "the run again"
+            )
         # the run record of this trajectory's run idx, whatever index it was computed as
         run.idx, run.name = idx, run_name(idx)
         run.environment_hexsha = hexshas.get(run.environment)
