@@ -1,10 +1,10 @@
 """Importing the user's job function in a run job, and refusing what cannot compute a run.
 
 A module that exits while being imported (`sys.exit(0)` at module level, a KeyboardInterrupt,
-any other BaseException) is one line naming it (`user_code.import_object`). Job functions that compute nothing when
-called — `async def` functions, generator functions, or any function returning a coroutine,
-generator or other awaitable — are refused: calling one would "succeed" with no results and
-its runs would stay done after the function was fixed.
+any other BaseException) is one line naming it (`user_code.import_object`). Job functions
+that compute nothing when called (`async def` functions, generator functions, or any
+function returning a coroutine, generator or other awaitable) are refused: calling one would
+"succeed" with no results and its runs would stay done after the function was fixed.
 """
 
 from __future__ import annotations
