@@ -169,10 +169,10 @@ def test_job_functions_that_compute_nothing_fail_named_and_stay_undone(project):
             "job function 'sim:job' is a generator function"
         ),
         "import sys\nsys.exit(0)\ndef job(traj):\n    pass\n": (
-            "job module 'sim' called sys.exit(0) while being imported"
+            "config field 'job': importing module 'sim' called sys.exit(0)"
         ),
         "raise KeyboardInterrupt\n": (
-            "job module 'sim' raised KeyboardInterrupt while being imported"
+            "config field 'job': importing module 'sim' was interrupted (Ctrl-C)"
         ),
     }
     for source, message in cases.items():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import pypet_sm
-from pypet_sm.errors import ParameterLockedException, PypetSmError, TrajectoryError
+from pypet_sm.errors import ConfigError, ParameterLockedException, PypetSmError, TrajectoryError
 from pypet_sm.execute import fragment, job_function, plan
 from pypet_sm.execute.run_values import protect
 from pypet_sm.execute.single_run import SingleRun
@@ -161,14 +161,14 @@ def test_read_only_errors_name_the_arrays_the_run_read(run_view):
 def test_job_modules_that_exit_while_imported_are_named(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for source, message in (
-        ("import sys\nsys.exit(0)\n", "called sys.exit(0) while being imported"),
-        ("import sys\nsys.exit('bye')\n", "called sys.exit('bye') while being imported"),
-        ("raise KeyboardInterrupt\n", "raised KeyboardInterrupt while being imported"),
-        ("raise GeneratorExit('odd')\n", "raised GeneratorExit: odd while being imported"),
+        ("import sys\nsys.exit(0)\n", "called sys.exit(0)"),
+        ("import sys\nsys.exit('bye')\n", "called sys.exit('bye')"),
+        ("raise KeyboardInterrupt\n", "was interrupted (Ctrl-C)"),
+        ("raise GeneratorExit('odd')\n", "raised GeneratorExit: odd"),
     ):
         module = write_unique_module(tmp_path, source + "def job(traj):\n    pass\n")
-        expected = re.escape(f"job module '{module}' {message}")
-        with pytest.raises(job_function.JobFunctionError, match=expected):
+        expected = re.escape(f"config field 'job': importing module '{module}' {message}")
+        with pytest.raises(ConfigError, match=expected):
             job_function.load(f"{module}:job")
 
 
