@@ -195,6 +195,23 @@ def refuse_assignment(group: Group, name: str) -> NoReturn:
     )
 
 
+class AssignmentRefused:
+    """Groups of a run (and the run itself): every assignment and deletion is refused, as
+    pypet refuses changing a parameter in a run."""
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        refuse_assignment(self, name)  # type: ignore[arg-type]
+
+    def __delattr__(self, name: str) -> NoReturn:
+        refuse_assignment(self, name)  # type: ignore[arg-type]
+
+    def __setitem__(self, name: str, value: Any) -> NoReturn:
+        refuse_assignment(self, name)  # type: ignore[arg-type]
+
+    def __delitem__(self, name: str) -> NoReturn:
+        refuse_assignment(self, name)  # type: ignore[arg-type]
+
+
 class IndexReader(Protocol):
     def _index_read(self, what: str) -> None: ...
 
@@ -203,7 +220,7 @@ class IndexReader(Protocol):
 RUNS_GROUPS = ("results.runs", "derived_parameters.runs")
 
 
-class RunGroup(Group):
+class RunGroup(AssignmentRefused, Group):
     """A group of a single run's tree: assignments are refused, as in pypet; listing the
     children of `results.runs` tells the run its name, so it counts as reading the index."""
 
@@ -233,18 +250,6 @@ class RunGroup(Group):
     def __repr__(self) -> str:
         self._listed()
         return super().__repr__()
-
-    def __setattr__(self, name: str, value: Any) -> NoReturn:
-        refuse_assignment(self, name)
-
-    def __delattr__(self, name: str) -> NoReturn:
-        refuse_assignment(self, name)
-
-    def __setitem__(self, name: str, value: Any) -> NoReturn:
-        refuse_assignment(self, name)
-
-    def __delitem__(self, name: str) -> NoReturn:
-        refuse_assignment(self, name)
 
 
 _FULL_NAME = Leaf.__dict__["v_full_name"]  # the slot, under the property below

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from pypet_sm.define import classes, value_types
 from pypet_sm.define.naming import Group, Leaf, NamingError, check_natural_name
@@ -14,13 +14,13 @@ from pypet_sm.errors import TrajectoryError
 from pypet_sm.execute import job_function
 from pypet_sm.execute.plan import Plan, run_name
 from pypet_sm.execute.run_values import (
+    AssignmentRefused,
     RunGroup,
     RunItem,
     RunParameter,
     RunValues,
     locked_class,
     protect,
-    refuse_assignment,
     run_parameter,
     show_custom,
 )
@@ -28,7 +28,7 @@ from pypet_sm.hdf5 import writable
 from pypet_sm.hdf5.records import Item
 
 
-class SingleRun(TrajectoryView):
+class SingleRun(AssignmentRefused, TrajectoryView):
     """The `traj` a job function gets: one point of the exploration, pypet-style.
 
     Parameters read as values (`traj.x`, `traj.par.neuron.tau`, `traj['neuron.tau']`,
@@ -82,18 +82,6 @@ class SingleRun(TrajectoryView):
 
     def _new_group(self, full_name: str) -> Group:
         return RunGroup(full_name, self)
-
-    def __setattr__(self, name: str, value: Any) -> NoReturn:
-        refuse_assignment(self, name)
-
-    def __delattr__(self, name: str) -> NoReturn:
-        refuse_assignment(self, name)
-
-    def __setitem__(self, name: str, value: Any) -> NoReturn:
-        refuse_assignment(self, name)
-
-    def __delitem__(self, name: str) -> NoReturn:
-        refuse_assignment(self, name)
 
     def __len__(self) -> int:
         return 1
