@@ -323,9 +323,12 @@ def merge(plan: Plan, output: str | Path, keep_going: bool = False) -> Path:
         try:
             with atomic_path(output) as tmp:
                 write_trajectory(tmp, record)
+                # checked before carrying anything over: HDF5 may have stopped at a size limit
+                # or a full disk without a word, and a carry-over would open a broken file
+                _read_back(tmp, plan)
                 if stored:
                     _carry_over(output, tmp, plan.settings.name)
-                _read_back(tmp, plan)
+                    _read_back(tmp, plan)
         except OSError as error:  # the writer gives HDF5's own errors as errors.HDF5Error
             raise WriteError(_write_failure(output, error)) from None
         validate.record_written(plan.settings.trajectory_state, output)
