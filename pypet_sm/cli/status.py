@@ -87,7 +87,8 @@ def status(config_path: Path, cores: int) -> int:
     for idx in plan.runs:
         path = fragment.fragment_path(directory, plan.key(idx))
         state, reason, header = fragment.inspect(path, plan.key(idx))
-        if state == fragment.COMPLETED and header is not None:
+        # a fragment that read its run index stands only for that index (as in the run job)
+        if state == fragment.COMPLETED and header is not None and fragment.reusable_at(header, idx):
             done.append(path)
             if isinstance(header.get("finish"), (int, float)):
                 finishes.append(float(header["finish"]))
