@@ -131,7 +131,7 @@ def test_a_second_snakemake_in_the_same_folder_is_refused(project):
             name="busy",
             exploration={"zip": {"x": [1.0] * 8, "y": list(range(8))}},
             runs_per_job=1,
-            kwargs={"delay": 0.4},
+            kwargs={"delay": 2.0},  # 16 s: outlasts the three refused invocations on a busy machine
         )
     )
     first = project.start_snakemake(cores=1, log=project.path / "first.log")
