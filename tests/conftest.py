@@ -12,6 +12,7 @@ import ast
 import itertools
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -111,11 +112,21 @@ class Project:
 
     # running ------------------------------------------------------------------------------
     def snakemake(
-        self, *args: str, cores: int | None = 2, expect: int | None = 0
+        self,
+        *args: str,
+        cores: int | None = 2,
+        expect: int | None = 0,
+        file_size_limit: int | None = None,
     ) -> subprocess.CompletedProcess:
         """Run `snakemake [--cores N] args...` here; `expect` None accepts any exit code,
-        otherwise 0 means success and any other value means "must fail"."""
+        otherwise 0 means success and any other value means "must fail". `file_size_limit`:
+        `ulimit -f` in bytes for snakemake and its jobs (a disk that fills, without root)."""
         command = ["snakemake", *(["--cores", str(cores)] if cores else []), *args]
+
+        def limit_file_size() -> None:
+            if file_size_limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
         proc = subprocess.run(
             command,
             cwd=self.path,
@@ -123,6 +134,7 @@ class Project:
             text=True,
             timeout=SNAKEMAKE_TIMEOUT,
             env=self.environment(),
+            preexec_fn=limit_file_size if file_size_limit is not None else None,
         )
         if expect == 0:
             assert proc.returncode == 0, self.describe(proc)

@@ -7,7 +7,6 @@ are computed; fixing the job function and running again computes only them."""
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 
 import pytest
@@ -209,18 +208,7 @@ def test_a_fragment_that_cannot_be_written_stops_the_job_with_one_line(project):
     project.write_config(_disk_config())
     limit = 1_500_000  # plans, logs and small fragments fit; run 2's fragment does not
 
-    def limit_file_size():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    proc = subprocess.run(
-        ["snakemake", "--cores", "1"],
-        cwd=project.path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=project.environment(),
-        preexec_fn=limit_file_size,
-    )
+    proc = project.snakemake(cores=1, expect=1, file_size_limit=limit)
     assert proc.returncode != 0, project.describe(proc)
     _check_write_failure(project, proc, "the file size limit (ulimit -f) is exceeded")
     project.snakemake()  # with room again: the rest of the job

@@ -5,7 +5,6 @@ one runs is refused with a clear message."""
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import time
 
@@ -65,18 +64,7 @@ def test_file_size_limit_during_merge_keeps_the_previous_file(project):
     project.write_config(_config(200))  # 3.2 MB of random numbers
     limit = 1_500_000  # fragments, plans and logs fit; the new trajectory file does not
 
-    def limit_file_size():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    proc = subprocess.run(
-        ["snakemake", "--cores", "2"],
-        cwd=project.path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=project.environment(),
-        preexec_fn=limit_file_size,
-    )
+    proc = project.snakemake(cores=2, expect=None, file_size_limit=limit)
     _check_failed_merge(project, proc, before, "file size limit")
     assert len(project.fragment_files()) == 200
 
