@@ -19,9 +19,10 @@ rule run_job:
     output:
         f"{PYPET_SM.state}/manifests/job_{{job}}.json",
     params:
-        plan=PYPET_SM.job_plan,
+        plan=PYPET_SM.job_plan_digest,
         retry=PYPET_SM.retry_token,
-        settings=PYPET_SM.settings_file,
+        settings=PYPET_SM.settings_digest,
+        state=PYPET_SM.state_folder,
         keep_going=PYPET_SM.keep_going_option,
         python=PYPET_SM.python,
     threads: PYPET_SM.threads
@@ -33,6 +34,7 @@ rule run_job:
     conda:
         "../envs/pypet_sm.yaml"
     shell:
-        "{params.python} run-job --plan {params.plan:q} --settings {params.settings:q} "
+        "{params.python} run-job --state {params.state:q} --plan {params.plan} "
+        "--settings {params.settings} "
         "--manifest {output:q} --attempt {resources.attempt} --retry-token={params.retry:q} "
         "{params.keep_going} > {log:q} 2>&1"
