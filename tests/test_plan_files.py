@@ -108,7 +108,11 @@ def test_a_state_folder_not_the_plans_own_is_refused(planned):
 
 
 def test_the_rules_name_plans_by_digest(planned):
-    """The merge ran with digests (the fixture's snakemake); a rerun has nothing to do."""
+    """The rules' commands name the state folder and digests, no plan file path."""
     project, _ = planned
-    proc = project.dry_run()
-    assert "Nothing to be done" in proc.stdout + proc.stderr, project.describe(proc)
+    proc = project.dry_run("--forceall", "-p")
+    output = proc.stdout + proc.stderr
+    commands = [line for line in output.splitlines() if "python -m pypet_sm " in line]
+    assert any(" run-job --state .pypet_sm/plans --plan " in c for c in commands), output
+    assert any(" merge --state .pypet_sm/plans --plan " in c for c in commands), output
+    assert not any(".pkl" in c for c in commands), commands

@@ -6,8 +6,9 @@ workflow/rules/common.smk calls `prepare(config, workflow)` once; the rules only
 
 Rerun triggers. Snakemake reruns a job whose params, input, code (for a `shell:` rule the
 rule's command as written, before formatting), software environment or input mtimes
-changed. A run job's recorded params are only its plan file, named by the job's identity
-(what it computes with, pypet_sm/execute/identity.py), and its retry token. What the job
+changed. A run job's recorded params are only the digest naming its plan file (the job's
+identity: what it computes with, pypet_sm/execute/identity.py) and its retry token. Commands
+name plan files by digest and state folder, never by path (plans.file_in_state). What the job
 needs at run time beside that (the settings file: trajectory comment, log level, folders;
 keep-going; the `python -m pypet_sm` prefix) are `Unrecorded` params: Snakemake records
 and compares only params of builtin types (str, int, list, dict, ...; anything else is

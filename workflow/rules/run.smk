@@ -1,7 +1,8 @@
 # One job per `runs_per_job` consecutive runs. Its output is a small manifest; the run
 # fragments are not declared outputs, so a failed job never deletes finished runs. The job's
 # plan file is named by a digest of exactly what the job computes with, so Snakemake reruns
-# exactly the jobs whose computation changed (their finished runs are still skipped). Params
+# exactly the jobs whose computation changed (their finished runs are still skipped); the
+# command names it by that digest, read from the state folder's plans/ only. Params
 # must be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
 # The settings the job needs but does not compute with (trajectory comment, log level,
 # folders), keep-going and the command's prefix are params Snakemake does not record: they
