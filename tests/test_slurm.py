@@ -328,5 +328,6 @@ def test_run_jobs_go_as_one_array_and_resume_after_scancel(slurm_project):
         table = traj.runs_table(provenance=True)
         assert [float(z) for z in table["z"]] == [2.0 * i for i in range(n_runs)]
         ids = set(table["cluster_job_id"])
-        # SLURM_JOB_ID of an array task is its own job id (not A_i): one per job
-        assert len(ids) == n_runs // 2 and all(ids), ids
+        # SLURM_JOB_ID of an array task is its own job id (not A_i); a job cancelled midway
+        # has its runs from two SLURM jobs
+        assert all(ids) and len(ids) >= n_runs // 2, ids
