@@ -19,15 +19,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pypet_sm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_job = commands.add_parser("run-job", help="compute the runs of one job of a plan")
-    run_job.add_argument("--plan", required=True, help="the job's plan file")
+    run_job.add_argument("--plan", required=True, help="digest of the job's plan file")
     run_job.add_argument(
-        "--settings", required=True, help="the current settings file (comment, logs, folders)"
+        "--settings",
+        required=True,
+        help="digest of the current settings file (comment, logs, folders)",
     )
     run_job.add_argument("--manifest", required=True, help="manifest path (the rule's output)")
     run_job.add_argument("--attempt", type=int, default=1, help="Snakemake's attempt number")
     run_job.add_argument("--retry-token", default="", help="token of the job's failure record")
     merge = commands.add_parser("merge", help="merge all fragments into the trajectory file")
-    merge.add_argument("--plan", required=True)
+    merge.add_argument("--plan", required=True, help="digest of the plan file")
     merge.add_argument("--output", required=True, help="trajectory HDF5 file")
     merge.add_argument(
         "--notices-fd",
@@ -42,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
             help=f"failed runs do not fail {what}: they are merged as not completed",
         )
     report = commands.add_parser("report", help="sweep summary and plots for snakemake --report")
-    report.add_argument("--plan", required=True)
+    report.add_argument("--plan", required=True, help="digest of the plan file")
     report.add_argument("--trajectory", required=True, help="trajectory HDF5 file")
     report.add_argument("--summary", required=True, help="summary page (HTML) to write")
     report.add_argument("--plots", required=True, help="directory of the plots")
@@ -52,7 +54,32 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--max-plots", type=int, default=50, help="at most this many figures (report: max_plots)"
     )
+    for command in (run_job, merge, report):
+        command.add_argument(
+            "--state",
+            required=True,
+            help="the project's state folder: plan files are read from its plans/ only",
+        )
     return parser
+
+
+def _load_plan(arguments: argparse.Namespace) -> plans.Plan:
+    """The plan the command names by digest, read from the state folder it names, which
+    must be the state folder of the plan's own settings."""
+    state = arguments.state
+    if arguments.command == "run-job":
+        plan = plans.load_job(
+            plans.file_in_state(state, "job", arguments.plan),
+            plans.file_in_state(state, "settings", arguments.settings),
+        )
+    else:
+        plan = plans.load(plans.file_in_state(state, "plan", arguments.plan))
+    if Path(state).resolve() != plan.settings.trajectory_state.resolve():
+        raise plans.PlanError(
+            f"--state {state} is not the state folder of the plan it holds "
+            f"({plan.settings.trajectory_state}); run snakemake again"
+        )
+    return plan
 
 
 def _show_notices(fd: int) -> None:
@@ -70,10 +97,7 @@ def _show_notices(fd: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
-        if arguments.command == "run-job":
-            plan = plans.load_job(arguments.plan, arguments.settings)
-        else:
-            plan = plans.load(arguments.plan)
+        plan = _load_plan(arguments)
         settings = plan.settings
         env = environment.current(settings)
     except PypetSmError as error:

@@ -244,3 +244,90 @@ def test_killed_submitter_then_the_documented_rerun_completes(slurm_project, tmp
         assert [float(z) for z in table["z"]] == [2.0 * i for i in range(n_runs)]
         assert all(table["cluster_job_id"])
     _assert_same_content(project.trajectory_file, _local_reference(tmp_path, project))
+
+
+def _array_tasks(path) -> dict[str, str]:
+    """Array task id (`A_i`) -> state of the SLURM jobs working in `path`, pending tasks one
+    by one (`squeue -r`)."""
+    proc = subprocess.run(
+        ["squeue", "-r", "-h", "-o", "%i|%T|%Z"], capture_output=True, text=True, check=True
+    )
+    tasks = {}
+    for line in proc.stdout.splitlines():
+        job_id, state, workdir = line.split("|", 2)
+        if "_" in job_id and (workdir == str(path) or workdir.startswith(f"{path}/")):
+            tasks[job_id] = state
+    return tasks
+
+
+def test_run_jobs_go_as_one_array_and_resume_after_scancel(slurm_project):
+    project = slurm_project
+    project.write_module(KILLED)
+    n_runs = 12
+    project.write_config(
+        {
+            "trajectory": {"name": "array"},
+            "parameters": {"x": 0.0},
+            "exploration": {"zip": {"x": [float(i) for i in range(n_runs)]}},
+            "job": "sim:work",
+            "kwargs": {"delay": 1.0},
+            "runs_per_job": 2,  # 6 run jobs: one array of 6 tasks, two run at a time
+            "resources": {"seconds_per_run": 1.0},
+        }
+    )
+    log_path = project.path / "first.log"
+    log = log_path.open("w")
+    # no retries: the cancelled jobs are not resubmitted; the next invocation resumes
+    first = subprocess.Popen(
+        ["snakemake", *SLURM, "--retries", "0"],
+        cwd=project.path,
+        env=project.environment(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        tasks: dict[str, str] = {}
+        while len(_marked(project)) < 3:
+            tasks.update(_array_tasks(project.path))
+            assert first.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        tasks.update(_array_tasks(project.path))
+        arrays = {task.split("_")[0] for task in tasks}
+        assert len(arrays) == 1, tasks  # one sbatch for all run jobs
+        (array,) = arrays
+        subprocess.run(["scancel", array], check=True)
+        _wait_for_no_jobs(project.path)
+        # Without accounting (squeue status), plugin 2.8 never sees the cancelled tasks that
+        # had not started: `squeue` without -r lists them as one line `A_[3-6]`, so the
+        # submitter waits for ever (README "Clusters"). The user stops it, as here.
+        time.sleep(3)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        log.close()
+    output = log_path.read_text()
+    assert output.count("Submitted array job with Snakemake IDs") == 1, output
+    assert "The individual task IDs are 1-6." in output, output
+    _wait_for_no_jobs(project.path)
+    finished = {idx: path.stat().st_mtime_ns for idx, path in project.fragments_by_idx().items()}
+    assert finished and len(finished) < n_runs, finished
+    marked_before = len(_marked(project))
+
+    project.snakemake(*SLURM, cores=None)
+
+    # the runs finished before the scancel were not computed again; the others were, once
+    recomputed = _marked(project)[marked_before:]
+    assert not set(recomputed) & set(finished), (recomputed, finished)
+    assert sorted(set(_marked(project))) == list(range(n_runs))
+    now = project.fragments_by_idx()
+    assert {idx: now[idx].stat().st_mtime_ns for idx in finished} == finished
+    with project.load() as traj:
+        table = traj.runs_table(provenance=True)
+        assert [float(z) for z in table["z"]] == [2.0 * i for i in range(n_runs)]
+        ids = set(table["cluster_job_id"])
+        # SLURM_JOB_ID of an array task is its own job id (not A_i); a job cancelled midway
+        # has its runs from two SLURM jobs
+        assert all(ids) and len(ids) >= n_runs // 2, ids

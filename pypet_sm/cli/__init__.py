@@ -4,9 +4,12 @@
     pypet-sm show FILE [--name T]     a trajectory file at a glance
     pypet-sm table FILE [--csv OUT] [--name T]   the runs table, printed or written as CSV
     pypet-sm init DIR [--name N]  a new project whose Snakefile includes the installed rules
+    pypet-sm forget [CONFIG] --all|--failed|--runs 3,7-9|--where "x > 0.5"|--code-changed
+                                  [--dry-run]  the next snakemake computes these runs again
 
 `status` only reads: it takes no lock and works while snakemake runs (fragments appear,
 vanish or are half-written under it; a file that fails its checks counts as missing).
+`forget` takes the workflow lock: refused while a snakemake runs in the project.
 `show` and `table` never unpickle: a pickled item shows its class and size.
 Bad input (a missing file, a file that is not a trajectory, a bad config) gives one line on
 stderr and exit code 2.
@@ -19,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from pypet_sm.cli import show, status
+from pypet_sm.cli import forget, show, status
 from pypet_sm.cli.usage import UsageError
 from pypet_sm.errors import PypetSmError
 
@@ -67,6 +70,7 @@ def parser() -> argparse.ArgumentParser:
     )
     init_parser.add_argument("directory")
     init_parser.add_argument("--name", help="the trajectory's name (default: the folder's)")
+    forget.add_parser(commands)
     return main_parser
 
 
@@ -79,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             return show.show(Path(arguments.file), arguments.name)
         if arguments.command == "init":
             return init(Path(arguments.directory), arguments.name)
+        if arguments.command == "forget":
+            return forget.forget(arguments)
         csv = Path(arguments.csv) if arguments.csv else None
         return show.table(Path(arguments.file), csv, arguments.name)
     except (UsageError, PypetSmError) as error:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pypet_sm.cli.usage import UsageError
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import fragment
+from pypet_sm.execute import fragment, job_function
 from pypet_sm.hdf5.layout import run_name
 
 if TYPE_CHECKING:  # planning imports the user's job module: only when status runs
@@ -25,7 +25,7 @@ RATE_WINDOW = 1000  # finished runs the recent rate is measured over
 RATE_STALE = 120.0  # seconds since the last finish after which no rate is shown
 
 
-def _load_plan(config_path: Path) -> Plan:
+def load_plan(config_path: Path) -> Plan:
     from pypet_sm.define import config_file
     from pypet_sm.execute import plan as plans
 
@@ -77,19 +77,24 @@ def _job_log(plan: Plan, idx: int) -> str:
 
 
 def status(config_path: Path, cores: int) -> int:
-    plan = _load_plan(config_path)
+    plan = load_plan(config_path)
     directory = fragment.fragment_dir(plan.settings.trajectory_state)
     done: list[Path] = []
     finishes: list[float] = []
     failed: list[tuple[int, Path]] = []
     damaged: list[tuple[int, str]] = []
     absent: list[int] = []  # no valid fragment: missing, damaged or foreign
+    current_code = job_function.source_digest(plan.settings.job)
+    code_changed = 0
     for idx in plan.runs:
         path = fragment.fragment_path(directory, plan.key(idx))
         state, reason, header = fragment.inspect(path, plan.key(idx))
         # a fragment that read its run index stands only for that index (as in the run job)
         if state == fragment.COMPLETED and header is not None and fragment.reusable_at(header, idx):
             done.append(path)
+            code_changed += (
+                bool(header.get(fragment.CODE)) and header[fragment.CODE] != current_code
+            )
             if isinstance(header.get("finish"), (int, float)):
                 finishes.append(float(header["finish"]))
         elif state == fragment.FAILED:
@@ -126,6 +131,12 @@ def status(config_path: Path, cores: int) -> int:
             f"recent rate {rate:.3g} runs/s (the last {min(len(finishes), RATE_WINDOW)} "
             f"finished): about {_duration(missing / rate)} left while snakemake keeps it up"
         )
+    if code_changed:
+        print(
+            f"{code_changed} of the done runs were computed by another version of the job "
+            f"module ({plan.settings.job.partition(':')[0]}) than today's: "
+            "`pypet-sm forget --code-changed` makes the next snakemake compute them again"
+        )
     for idx, reason in damaged[:LIST_FAILED]:
         print(f"  {run_name(idx)}: fragment damaged ({reason}); counted as missing")
     if absent:
@@ -150,24 +161,43 @@ def status(config_path: Path, cores: int) -> int:
 
 def _explain_missing_of_finished_jobs(plan: Plan, absent: list[int]) -> None:
     """Runs whose fragment went away after their job wrote its manifest: Snakemake counts the
-    job as done, so a plain rerun says nothing to do; a merge checks every fragment and
-    computes such runs again."""
+    job as done, so a plain rerun says nothing to do. A job whose manifest is not the current
+    one (the exploration was extended or edited, the job's plan changed) runs again anyway."""
     from pypet_sm.execute import manifest
 
     state = plan.settings.trajectory_state
-    finished: dict[int, bool] = {}
-    lost = 0
+    current: dict[int, bool] = {}
+    lost: list[int] = []
     for idx in absent:
         job = idx // plan.runs_per_job
-        if job not in finished:
-            finished[job] = manifest.path(state, job).is_file()
-        lost += finished[job]
+        if job not in current:
+            runs = plan.job_runs(job)
+            problem = manifest.problem(
+                manifest.path(state, job), plan.job_digest(job), runs.start, runs.stop - 1
+            )
+            current[job] = problem is None
+        if current[job]:
+            lost.append(idx)
     if lost:
         print(
-            f"{lost} of the missing runs belong to jobs that finished (their fragments were "
-            "removed or damaged since), so snakemake sees nothing to do for them: "
-            "`snakemake --cores N --forcerun merge` computes them again"
+            f"{len(lost)} of the missing runs belong to jobs that finished (their fragments "
+            "were removed or damaged since), so snakemake sees nothing to do for them: "
+            f"`pypet-sm forget --runs {_ranges(lost)}` makes the next snakemake compute them"
         )
+
+
+def _ranges(indices: list[int]) -> str:
+    """[3, 7, 8, 9] -> '3,7-9' (what `forget --runs` reads)."""
+    parts: list[str] = []
+    start = previous = indices[0]
+    for idx in [*indices[1:], None]:
+        if idx is not None and idx == previous + 1:
+            previous = idx
+            continue
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+        if idx is not None:
+            start = previous = idx
+    return ",".join(parts)
 
 
 def _merged_runs(path: Path, name: str) -> str:

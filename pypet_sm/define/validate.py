@@ -122,9 +122,13 @@ def record_written(trajectory_state: Path, path: Path) -> None:
 
 
 def written_by_us(trajectory_state: Path, path: Path) -> bool:
-    """Whether `path` is, unchanged, the file the last merge wrote."""
+    """Whether `path` is, unchanged, the file the last merge wrote (`pypet-sm forget` moves
+    the record aside, so Snakemake merges again: the moved record counts too)."""
+    record_path = merge_record(trajectory_state)
+    if not record_path.exists():
+        record_path = record_path.with_name(f"{WRITTEN}.forgotten")
     try:
-        record = json.loads(merge_record(trajectory_state).read_text())
+        record = json.loads(record_path.read_text())
         stat = path.stat()
     except (OSError, ValueError):
         return False

@@ -38,6 +38,9 @@ DAMAGED = "damaged"
 FOREIGN = "foreign"
 # header key: the run index a run computed with, when its job function read it
 READ_INDEX = "read_index"
+# header key: digest of the job function's module file the run was computed with
+# (job_function.source_digest); absent in fragments of older pypet_sm
+CODE = "code"
 
 
 class DamagedFragment(Exception):
@@ -53,10 +56,18 @@ def fragment_path(directory: Path, key: str) -> Path:
     return directory / key[:2] / f"{key}.pkl"
 
 
-def write(path: Path, key: str, run: RunRecord, tmp_dir: Path, read_index: bool = False) -> None:
+def write(
+    path: Path,
+    key: str,
+    run: RunRecord,
+    tmp_dir: Path,
+    read_index: bool = False,
+    code: str = "",
+) -> None:
     """Write run `run` of point `key` atomically; its values must pickle (else the
     pickling error propagates and nothing is written). `read_index`: the job function read
-    the run's index or name, so the fragment is reused only at the same index."""
+    the run's index or name, so the fragment is reused only at the same index. `code`: the
+    digest of the job function's module file, for `pypet-sm status` and `forget`."""
     header: dict[str, Any] = {
         "format": FORMAT,
         "key": key,
@@ -68,6 +79,8 @@ def write(path: Path, key: str, run: RunRecord, tmp_dir: Path, read_index: bool 
     }
     if read_index:  # absent (older fragments too): the run did not read its index
         header[READ_INDEX] = run.idx
+    if code:
+        header[CODE] = code
     header_bytes = pickle.dumps(header, protocol=5)
     body_bytes = pickle.dumps(run.to_builtins(), protocol=5)
     prefix = PREFIX.pack(

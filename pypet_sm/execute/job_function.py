@@ -9,7 +9,9 @@ function returning a coroutine, generator or other awaitable) are refused: calli
 
 from __future__ import annotations
 
+import hashlib
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -70,3 +72,23 @@ def check_returned(returned: Any, run: str | None) -> None:
         "def, or does it use yield?); make it a plain function (run a coroutine inside it "
         "with asyncio.run)"
     )
+
+
+def source_digest(spec: str) -> str:
+    """Digest of the file of the job function's module (`module` of `module:function`) as it
+    is on disk now, or "" when it has no file. Fragments record it, so `pypet-sm status`
+    counts the runs computed by code that changed since. Only the job module: a change of
+    what it imports, or of a build hook, is not seen (a build hook that changes the
+    parameters changes the runs' point keys anyway)."""
+    module = sys.modules.get(spec.partition(":")[0])
+    if module is None:
+        import_object(spec, "job")
+        module = sys.modules.get(spec.partition(":")[0])
+    path = getattr(module, "__file__", None)
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha1(handle.read()).hexdigest()[:16]
+    except OSError:
+        return ""

@@ -157,15 +157,15 @@ class Plan:
         ).hexdigest()
 
     def job_plan_path(self, job: int) -> Path:
-        return self.plans_dir / f"job-{self.job_digest(job)[:20]}.pkl"
+        return plan_file(self.settings.trajectory_state, "job", self.job_digest(job))
 
     @property
     def path(self) -> Path:
-        return self.plans_dir / f"plan-{self.digest[:20]}.pkl"
+        return plan_file(self.settings.trajectory_state, "plan", self.digest)
 
     @property
     def settings_path(self) -> Path:
-        return self.plans_dir / f"settings-{self.settings_digest[:20]}.pkl"
+        return plan_file(self.settings.trajectory_state, "settings", self.settings_digest)
 
     @property
     def plans_dir(self) -> Path:
@@ -173,6 +173,26 @@ class Plan:
 
 
 from pypet_sm.hdf5.layout import run_name as run_name  # noqa: E402  (pypet's run names)
+
+# Plan files are trusted pickles of ours, so they are read from the state folder only: the
+# rules name them by digest, never by path, so no command line unpickles a file elsewhere.
+DIGEST_LENGTH = 20  # hex digits of a digest in a file name
+
+
+def plan_file(trajectory_state: str | Path, kind: str, digest: str) -> Path:
+    """The file of a plan of `kind` named by `digest` in a state folder."""
+    return Path(trajectory_state) / "plans" / f"{kind}-{digest[:DIGEST_LENGTH]}.pkl"
+
+
+def file_in_state(trajectory_state: str, kind: str, digest: str) -> Path:
+    """`plan_file` for a digest from a command line; anything else (a path) is refused."""
+    if len(digest) != DIGEST_LENGTH or digest.strip("0123456789abcdef"):
+        raise PlanError(
+            f"--{'plan' if kind == 'job' else kind} {digest!r} is not the {DIGEST_LENGTH}-digit "
+            f"digest of a {kind} file: plan files are read only from the project's state "
+            f"folder (plans/ in {trajectory_state}), named by digest, never by a path"
+        )
+    return plan_file(trajectory_state, kind, digest)
 
 
 def point_keys(name: str, parameters: list[ParameterSpec], explored_names: list[str]) -> list[str]:

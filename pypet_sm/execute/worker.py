@@ -86,6 +86,7 @@ def compute(
     settings = plan.settings
     try:
         function = job_function.load(settings.job)
+        code = job_function.source_digest(settings.job)  # once per job, in each fragment
         traj = SingleRun(plan)  # imports the user's classes
     except PypetSmError as import_error:
         channel.send(FATAL, str(import_error))
@@ -140,12 +141,12 @@ def compute(
         )
         try:
             try:
-                fragment.write(paths[idx], plan.key(idx), run, tmp_dir, traj.read_index)
+                fragment.write(paths[idx], plan.key(idx), run, tmp_dir, traj.read_index, code)
             except (pickle.PicklingError, TypeError, AttributeError) as write_error:
                 exception = error = failures.unpicklable(traj, write_error)
                 run.completed, run.results, run.derived_parameters = False, [], []
                 run.error = (error, error)
-                fragment.write(paths[idx], plan.key(idx), run, tmp_dir)
+                fragment.write(paths[idx], plan.key(idx), run, tmp_dir, code=code)
         except OSError as write_error:
             channel.send(
                 FATAL, failures.fragment_write_failure(traj.v_crun, paths[idx], write_error)

@@ -6,8 +6,9 @@ workflow/rules/common.smk calls `prepare(config, workflow)` once; the rules only
 
 Rerun triggers. Snakemake reruns a job whose params, input, code (for a `shell:` rule the
 rule's command as written, before formatting), software environment or input mtimes
-changed. A run job's recorded params are only its plan file, named by the job's identity
-(what it computes with, pypet_sm/execute/identity.py), and its retry token. What the job
+changed. A run job's recorded params are only the digest naming its plan file (the job's
+identity: what it computes with, pypet_sm/execute/identity.py) and its retry token. Commands
+name plan files by digest and state folder, never by path (plans.file_in_state). What the job
 needs at run time beside that (the settings file: trajectory comment, log level, folders;
 keep-going; the `python -m pypet_sm` prefix) are `Unrecorded` params: Snakemake records
 and compares only params of builtin types (str, int, list, dict, ...; anything else is
@@ -103,15 +104,22 @@ class Sweep:
         return [f"{job:06d}" for job in range(self.plan.n_jobs)]
 
     @property
-    def plan_file(self) -> str:
+    def plan_digest(self) -> str:
         """The whole plan, named by the digest of everything the merge reads (all settings
-        but the resources): the merge's param, so merge-only settings rerun the merge alone."""
-        return str(self.plan.path)
+        but the resources): the merge's param, so merge-only settings rerun the merge alone.
+        Plan files are named by digest on the command line, never by path, so they are read
+        from the state folder only (plans.file_in_state)."""
+        return self.plan.path.stem.split("-", 1)[1]
 
     @property
-    def settings_file(self) -> Unrecorded:
+    def settings_digest(self) -> Unrecorded:
         """What run jobs need beside what they compute with: all current settings."""
-        return Unrecorded(lambda: str(self.plan.settings_path))
+        return Unrecorded(lambda: self.plan.settings_path.stem.split("-", 1)[1])
+
+    @property
+    def state_folder(self) -> Unrecorded:
+        """Where the commands read plan files from; named by the output paths already."""
+        return Unrecorded(lambda: self.state)
 
     @property
     def threads(self) -> int:
@@ -129,8 +137,8 @@ class Sweep:
         prefix = f"PYTHONPATH={root}${{PYTHONPATH:+:$PYTHONPATH}} python -m pypet_sm"
         return Unrecorded(lambda: prefix)
 
-    def job_plan(self, wildcards: Any) -> str:
-        return str(self.plan.job_plan_path(int(wildcards.job)))
+    def job_plan_digest(self, wildcards: Any) -> str:
+        return self.plan.job_plan_path(int(wildcards.job)).stem.split("-", 1)[1]
 
     def retry_token(self, wildcards: Any) -> str:
         """A job with failed runs gets a new token, so Snakemake runs it again next time."""

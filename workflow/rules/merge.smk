@@ -18,7 +18,8 @@ rule merge:
     output:
         MERGED,
     params:
-        plan=PYPET_SM.plan_file,
+        plan=PYPET_SM.plan_digest,
+        state=PYPET_SM.state_folder,
         trajectory=PYPET_SM.trajectory_file,
         keep_going=PYPET_SM.keep_going_option,
         python=PYPET_SM.python,
@@ -27,5 +28,5 @@ rule merge:
     conda:
         "../envs/pypet_sm.yaml"
     shell:
-        "{params.python} merge --plan {params.plan:q} --output {params.trajectory:q} "
+        "{params.python} merge --state {params.state:q} --plan {params.plan} --output {params.trajectory:q} "
         "{params.keep_going} --notices-fd 3 3>&2 > {log:q} 2>&1"

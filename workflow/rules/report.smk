@@ -36,7 +36,8 @@ rule sweep_report:
             labels=REPORT_CAPTIONS.labels,
         ),
     params:
-        plan=PYPET_SM.plan_file,
+        plan=PYPET_SM.plan_digest,
+        state=PYPET_SM.state_folder,
         trajectory=PYPET_SM.trajectory_file,
         python=PYPET_SM.python,
         # the report's own setting: changing it remakes the report alone
@@ -49,6 +50,6 @@ rule sweep_report:
     conda:
         "../envs/report.yaml"
     shell:
-        "{params.python} report --plan {params.plan:q} --trajectory {params.trajectory:q} "
+        "{params.python} report --state {params.state:q} --plan {params.plan} --trajectory {params.trajectory:q} "
         "--summary {output.summary:q} --plots {output.plots:q} --draw-plots {params.draw_plots} "
         "--max-plots {params.max_plots} > {log:q} 2>&1"

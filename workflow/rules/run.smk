@@ -1,7 +1,8 @@
 # One job per `runs_per_job` consecutive runs. Its output is a small manifest; the run
 # fragments are not declared outputs, so a failed job never deletes finished runs. The job's
 # plan file is named by a digest of exactly what the job computes with, so Snakemake reruns
-# exactly the jobs whose computation changed (their finished runs are still skipped). Params
+# exactly the jobs whose computation changed (their finished runs are still skipped); the
+# command names it by that digest, read from the state folder's plans/ only. Params
 # must be plain strings: Snakemake leaves other types (such as Path) out of its rerun check.
 # The settings the job needs but does not compute with (trajectory comment, log level,
 # folders), keep-going and the command's prefix are params Snakemake does not record: they
@@ -19,9 +20,10 @@ rule run_job:
     output:
         f"{PYPET_SM.state}/manifests/job_{{job}}.json",
     params:
-        plan=PYPET_SM.job_plan,
+        plan=PYPET_SM.job_plan_digest,
         retry=PYPET_SM.retry_token,
-        settings=PYPET_SM.settings_file,
+        settings=PYPET_SM.settings_digest,
+        state=PYPET_SM.state_folder,
         keep_going=PYPET_SM.keep_going_option,
         python=PYPET_SM.python,
     threads: PYPET_SM.threads
@@ -33,6 +35,7 @@ rule run_job:
     conda:
         "../envs/pypet_sm.yaml"
     shell:
-        "{params.python} run-job --plan {params.plan:q} --settings {params.settings:q} "
+        "{params.python} run-job --state {params.state:q} --plan {params.plan} "
+        "--settings {params.settings} "
         "--manifest {output:q} --attempt {resources.attempt} --retry-token={params.retry:q} "
         "{params.keep_going} > {log:q} 2>&1"
