@@ -10,6 +10,7 @@ function returning a coroutine, generator or other awaitable) are refused: calli
 from __future__ import annotations
 
 import inspect
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -70,3 +71,16 @@ def check_returned(returned: Any, run: str | None) -> None:
         "def, or does it use yield?); make it a plain function (run a coroutine inside it "
         "with asyncio.run)"
     )
+
+
+def check_picklable(returned: Any, run: str | None) -> None:
+    """The return value is kept in the run's fragment (pypet's `result_list`), so it must
+    pickle: checked here, so the run fails naming it rather than its fragment later."""
+    try:
+        pickle.dumps(returned, protocol=5)
+    except Exception as error:
+        raise TrajectoryError(
+            f"{run}: the job function's return value ({type(returned).__name__}) cannot be "
+            f"pickled ({type(error).__name__}: {error}); it is kept for post-processing, so "
+            "return plain data (or None)"
+        ) from None
