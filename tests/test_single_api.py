@@ -112,6 +112,12 @@ def test_pypet_calls_not_offered_say_so_and_what_instead():
         traj.f_add_link("l", traj.par)
     with pytest.raises(AttributeError, match="v_annotations is not offered.*comment"):
         traj.f_get("x").v_annotations.note = "x"
+    assert traj.v_fast_access is True
+    traj.v_fast_access = True
+    with pytest.raises(TrajectoryError, match="v_fast_access = False is not offered"):
+        traj.v_fast_access = False
+    with pytest.raises(TrajectoryError, match="cannot set traj.v_comment: it is pypet's"):
+        traj.v_comment = "x"
 
 
 # a run -----------------------------------------------------------------------------------------

@@ -97,6 +97,15 @@ class Trajectory(TrajectoryView):
         """`group.name = value`: a Parameter object is added there (pypet's form); a plain
         value sets the default of the existing parameter `name` (pypet's f_set)."""
         where = f"traj.{group.child_name(name)}"
+        if name == "v_fast_access" and group is self:
+            if value:
+                return
+            raise TrajectoryError(
+                "traj.v_fast_access = False is not offered by pypet_sm: natural naming "
+                "gives values; traj.f_get(name) gives the parameter object"
+            )
+        if name.startswith(("f_", "v_")):
+            raise TrajectoryError(f"cannot set {where}: it is pypet's and read-only")
         if isinstance(value, classes.Parameter):
             given = value.v_full_name
             if given != name and not given.startswith(name + "."):
