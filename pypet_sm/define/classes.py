@@ -30,7 +30,24 @@ FIELD = "dynamically_imported_classes"
 
 
 class _Custom(Leaf):
-    """Hooks of the user's own classes; the defaults store `values` unchanged."""
+    """Hooks of the user's own classes; the defaults store `values` unchanged.
+
+    Instances made by the user with pypet's constructors (`Parameter('x', 1.0, 'comment')`,
+    `Result('r', a=1)`) are handed to `f_add_parameter` / `f_add_result`; the trees make
+    their own leaves with `make`, which bypasses those constructors."""
+
+    @classmethod
+    def make(
+        cls,
+        full_name: str,
+        values: dict[str, Any],
+        comment: str | None = "",
+        class_name: str | None = None,
+        explored: list | None = None,
+    ) -> Leaf:
+        leaf = cls.__new__(cls)
+        Leaf.__init__(leaf, full_name, values, comment, class_name, explored)
+        return leaf
 
     def _store(self) -> dict[str, Any]:
         """The values written to the file (pypet's `_store`); plain data only."""
@@ -42,8 +59,13 @@ class _Custom(Leaf):
 
 
 class Parameter(_Custom):
-    """pypet's Parameter: `traj.f_add_parameter(Parameter, 'x', 1.0)`; subclass it for your
-    own parameter classes (stored like a Parameter: one value of a supported type)."""
+    """pypet's Parameter: `traj.f_add_parameter(Parameter, 'x', 1.0)` or
+    `traj.f_add_parameter(Parameter('x', 1.0, 'comment'))`; subclass it for your own
+    parameter classes (stored like a Parameter: one value of a supported type)."""
+
+    def __init__(self, full_name: str, data: Any = None, comment: str = "") -> None:
+        _check_name_argument(type(self), full_name)
+        super().__init__(full_name, {"data": data}, comment, type(self).__name__)
 
 
 class ArrayParameter(Parameter):
@@ -55,8 +77,47 @@ class PickleParameter(Parameter):
 
 
 class Result(_Custom):
-    """pypet's Result: `traj.f_add_result(Result, 'z', 1.0)`; subclass it for your own result
+    """pypet's Result: `traj.f_add_result(Result, 'z', 1.0)` or
+    `traj.f_add_result(Result('r', a=1, comment='...'))`; subclass it for your own result
     classes (stored like a Result: scalars, arrays, lists, tuples and flat dicts of those)."""
+
+    def __init__(self, full_name: str, *args: Any, comment: str = "", **kwargs: Any) -> None:
+        _check_name_argument(type(self), full_name)
+        name = full_name.rpartition(".")[2]
+        # pypet names positional values after the result: r, r_1, r_2, ...
+        values = {name if i == 0 else f"{name}_{i}": value for i, value in enumerate(args)}
+        twice = sorted(set(values) & set(kwargs))
+        if twice:
+            raise TypeError(f"{type(self).__name__} {full_name!r}: value {twice[0]!r} given twice")
+        values.update(kwargs)
+        super().__init__(full_name, values, comment, type(self).__name__)
+
+
+def _check_name_argument(cls: type, full_name: Any) -> None:
+    if not isinstance(full_name, str) or not full_name:
+        raise TypeError(
+            f"{cls.__name__}(name, ...) needs a name first, as in pypet: "
+            f"{cls.__name__}('x', 1.0, 'comment'); got {full_name!r}"
+        )
+
+
+def as_class_first(
+    args: tuple, kwargs: dict[str, Any], comment: str, kind: type
+) -> tuple[tuple, dict[str, Any], str]:
+    """pypet's instance form, `f_add_x(Parameter('x', 1.0, 'c'))`, as the class-first form
+    `f_add_x(Parameter, 'x', 1.0, comment='c')`; other calls unchanged."""
+    if not args or not isinstance(args[0], _Custom):
+        return args, kwargs, comment
+    instance = args[0]
+    what = f"{type(instance).__name__}({instance.v_full_name!r}, ...)"
+    if not isinstance(instance, kind):
+        raise TypeError(f"{what} is not a {kind.__name__}")
+    if len(args) > 1 or kwargs:
+        raise TypeError(f"{what} holds its values already; pass no other values with it")
+    comment = instance.v_comment or comment
+    if kind is Parameter:
+        return (type(instance), instance.v_full_name, instance.values["data"]), {}, comment
+    return (type(instance), instance.v_full_name), dict(instance.values), comment
 
 
 class PickleResult(Result):
@@ -185,9 +246,9 @@ def make_leaf(
     """A loaded leaf: an instance of the user's class when `class_name` is known, restored
     by its `_load`; otherwise a plain Leaf that keeps the class name."""
     cls = known.get(class_name)
-    if cls is None:
+    if cls is None or not is_custom(cls):  # known holds only the user's classes
         return Leaf(full_name, values, comment, class_name or None, explored)
-    leaf = cls(full_name, {}, comment, class_name, explored)
+    leaf = cls.make(full_name, {}, comment, class_name, explored)
     leaf._load(values)
     if not isinstance(leaf.values, dict):
         raise TypeError(f"{class_name}._load must set self.values to a dict")

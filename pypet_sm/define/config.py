@@ -249,6 +249,10 @@ def build_trajectory(config: dict[str, Any], settings: Settings | None = None) -
             raise ConfigError("exploration", str(error)) from None
     if settings.build:
         _call_build_hook(settings.build, traj)
+        try:
+            traj.check_presets()
+        except PypetSmError as error:
+            raise ConfigError("build", f"{settings.build}: {error}") from None
     return traj
 
 

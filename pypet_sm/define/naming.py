@@ -23,6 +23,31 @@ class NamingError(AttributeError):
     """A name that is missing or ambiguous in a trajectory tree."""
 
 
+# pypet calls and properties pypet_sm does not offer, with what to do instead; asking for
+# one says so at the user's line rather than "no item named 'f_...'" or a TypeError later
+NOT_OFFERED = {
+    "f_add_link": "links are not stored by pypet_sm; refer to the node by its own name",
+    "f_add_leaf": "add parameters with f_add_parameter, results with f_add_result",
+    "v_annotations": "annotations are not stored by pypet_sm; put the text in the comment",
+    "f_set_annotations": "annotations are not stored by pypet_sm; put the text in the comment",
+    "f_get_annotations": "annotations are not stored by pypet_sm; put the text in the comment",
+    "f_store": "the merge stores every run's items; there is nothing to call",
+    "f_store_item": "the merge stores every run's items; there is nothing to call",
+    "f_store_items": "the merge stores every run's items; there is nothing to call",
+    "f_load": "load the merged file with pypet_sm.load_trajectory(path)",
+    "f_load_item": "load the merged file with pypet_sm.load_trajectory(path)",
+    "f_remove_child": "items are never removed from a trajectory in pypet_sm",
+    "f_remove_item": "items are never removed from a trajectory in pypet_sm",
+    "f_shrink": "edit the exploration in config.yaml or the build hook instead",
+}
+
+
+def not_offered(name: str) -> str:
+    """The one-line message for pypet's call or property `name` that is not offered."""
+    instead = NOT_OFFERED.get(name, "see README 'The job function' for the calls offered")
+    return f"pypet's {name} is not offered by pypet_sm: {instead}"
+
+
 def check_name(dotted: str) -> None:
     """Reject names pypet cannot store or natural naming cannot reach, saying why."""
     for part in dotted.split("."):
@@ -130,6 +155,8 @@ class Leaf:
         try:
             return self.values[name]
         except KeyError:
+            if name.startswith(("f_", "v_")):
+                raise NamingError(not_offered(name)) from None
             raise NamingError(f"{self.v_full_name} has no value named {name!r}") from None
 
     def __repr__(self) -> str:
@@ -261,10 +288,44 @@ class Group:
             else:
                 yield from child.f_iter_leaves()
 
+    def f_to_dict(
+        self,
+        fast_access: bool = False,
+        short_names: bool = False,
+        nested: bool = False,
+        with_links: bool = True,
+    ) -> dict[str, Any]:
+        """pypet's f_to_dict: the leaves below this group by full name (by name with
+        `short_names`, which must then be unique; as nested dicts with `nested`)."""
+        if nested and short_names:
+            raise ValueError("You cannot use short_names and nested at the same time.")
+        found: dict[str, Any] = {}
+        for leaf in self.f_iter_leaves():
+            key = leaf.v_name if short_names else leaf.v_full_name
+            if key in found:
+                raise ValueError(f"Your short names are not unique. Duplicate key `{key}`!")
+            found[key] = leaf.fast() if fast_access else leaf
+        if not nested:
+            return found
+        strip = len(self.v_full_name) + 1 if self.v_full_name else 0
+        tree: dict[str, Any] = {}
+        for key, value in found.items():
+            *groups, last = key[strip:].split(".")
+            level = tree
+            for part in groups:
+                level = level.setdefault(part, {})
+            level[last] = value
+        return tree
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        node = self._child_or_search(name)
+        try:
+            node = self._child_or_search(name)
+        except NamingError:
+            if name.startswith(("f_", "v_")):
+                raise NamingError(not_offered(name)) from None
+            raise
         return node.fast() if isinstance(node, Leaf) else node
 
     def __getitem__(self, name: str) -> Any:

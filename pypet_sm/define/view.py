@@ -25,6 +25,12 @@ class TrajectoryView(Group):
         object.__setattr__(self, "v_comment", comment)
         self._set_current(-1, None)
 
+    @property
+    def v_fast_access(self) -> bool:
+        """pypet's fast access, always on: `traj.x` is the value, `traj.f_get('x')` the
+        parameter (turning it off is refused, see `define.trajectory`)."""
+        return True
+
     def _set_current(self, idx: int, run_name: str | None) -> None:
         object.__setattr__(self, "v_idx", idx)
         object.__setattr__(self, "v_crun", run_name)

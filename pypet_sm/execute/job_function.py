@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import pickle
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -92,3 +93,16 @@ def source_digest(spec: str) -> str:
             return hashlib.sha1(handle.read()).hexdigest()[:16]
     except OSError:
         return ""
+
+
+def check_picklable(returned: Any, run: str | None) -> None:
+    """The return value is kept in the run's fragment (pypet's `result_list`), so it must
+    pickle: checked here, so the run fails naming it rather than its fragment later."""
+    try:
+        pickle.dumps(returned, protocol=5)
+    except Exception as error:
+        raise TrajectoryError(
+            f"{run}: the job function's return value ({type(returned).__name__}) cannot be "
+            f"pickled ({type(error).__name__}: {error}); it is kept for post-processing, so "
+            "return plain data (or None)"
+        ) from None

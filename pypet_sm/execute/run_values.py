@@ -215,6 +215,12 @@ class AssignmentRefused:
 class IndexReader(Protocol):
     def _index_read(self, what: str) -> None: ...
 
+    def _add_item(
+        self, branch: str, args: tuple, comment: str, kwargs: dict, start: str = ""
+    ) -> Leaf: ...
+
+    def _add_group(self, start: str, name: str, comment: str) -> Group: ...
+
 
 # groups whose children are named by the run (`results.runs.run_00000003`)
 RUNS_GROUPS = ("results.runs", "derived_parameters.runs")
@@ -230,6 +236,22 @@ class RunGroup(AssignmentRefused, Group):
 
     def _new_group(self, full_name: str) -> Group:
         return RunGroup(full_name, self._run)
+
+    # pypet's group-level adds: names are below this group (see execute.wildcards)
+    def f_add_result(self, *args: Any, comment: str = "", **kwargs: Any) -> Leaf:
+        return self._runner()._add_item("results", args, comment, kwargs, self.v_full_name)
+
+    def f_add_derived_parameter(self, *args: Any, comment: str = "", **kwargs: Any) -> Leaf:
+        run = self._runner()
+        return run._add_item("derived_parameters", args, comment, kwargs, self.v_full_name)
+
+    def f_add_group(self, name: str, comment: str = "") -> Group:
+        return self._runner()._add_group(self.v_full_name, name, comment)
+
+    def _runner(self) -> IndexReader:
+        if self._run is None:
+            raise TrajectoryError(f"traj.{self.v_full_name}: items are added inside a run")
+        return self._run
 
     def _listed(self) -> None:
         if self._run is not None and self.v_full_name in RUNS_GROUPS:

@@ -11,7 +11,7 @@ from pypet_sm.define.naming import Group, Leaf, NamingError, check_natural_name
 from pypet_sm.define.values import check_parameter_value
 from pypet_sm.define.view import TrajectoryView
 from pypet_sm.errors import TrajectoryError
-from pypet_sm.execute import job_function
+from pypet_sm.execute import job_function, wildcards
 from pypet_sm.execute.plan import Plan, run_name
 from pypet_sm.execute.run_values import (
     AssignmentRefused,
@@ -42,6 +42,9 @@ class SingleRun(AssignmentRefused, TrajectoryView):
         object.__setattr__(self, "_exploration_order", list(plan.explored_names))
         object.__setattr__(self, "_explored", {})  # name without `parameters.` -> leaf
         object.__setattr__(self, "_added", {})  # full name -> (where added, comment)
+        # full name -> its group below the branch, wildcards kept, for items that are not
+        # in the run's own group (`neuron.$.q`: results.neuron.run_00000003.q)
+        object.__setattr__(self, "_placed", {})
         # what this run was handed of its parameters (copies, read-only views): per run
         object.__setattr__(self, "_handed", {})
         object.__setattr__(self, "_calling", False)  # inside the job function
@@ -133,13 +136,16 @@ class SingleRun(AssignmentRefused, TrajectoryView):
         for branch in ("results", "derived_parameters"):
             self._children.pop(branch, None)
         self._added.clear()
+        self._placed.clear()
 
-    def call(self, function: Callable[..., Any], args: list, kwargs: dict[str, Any]) -> None:
+    def call(self, function: Callable[..., Any], args: list, kwargs: dict[str, Any]) -> Any:
         """Call the job function for the current run, as `function(traj, *args, **kwargs)`.
 
         The run gets its own copies of mutable arguments; what tells it its index is
         recorded (`read_index`); a returned coroutine or generator fails the run (it would
         compute nothing); numpy's read-only error says which parameters are read-only.
+        Returns what the function returned (kept in the fragment for post-processing); a
+        value that cannot be pickled fails the run, named.
         """
         self._index_reads.clear()
         object.__setattr__(self, "_calling", True)
@@ -164,35 +170,42 @@ class SingleRun(AssignmentRefused, TrajectoryView):
             object.__setattr__(self, "_calling", False)
         if returned is not None:
             job_function.check_returned(returned, self._crun)
+            job_function.check_picklable(returned, self._crun)
+        return returned
 
     def _arrays_handed_out(self) -> list[str]:
         import numpy as np
 
         return sorted({name for (name, _), v in self._handed.items() if isinstance(v, np.ndarray)})
 
-    def _add_item(self, branch: str, args: tuple, comment: str, kwargs: dict) -> Leaf:
+    def _add_item(
+        self, branch: str, args: tuple, comment: str, kwargs: dict, start: str = ""
+    ) -> Leaf:
+        call = f"f_add_{branch[:-1]}"
         if self._crun is None:
-            raise TrajectoryError(f"f_add_{branch} is only possible inside a run")
+            raise TrajectoryError(f"{call} is only possible inside a run")
+        kind = classes.Result if branch == "results" else classes.Parameter
         if comment is None:
             comment = ""
-        kind = classes.Result if branch == "results" else classes.Parameter
+        try:
+            args, kwargs, comment = classes.as_class_first(args, kwargs, comment, kind)
+        except TypeError as error:
+            raise TrajectoryError(f"{self._crun}: {call}: {error}") from None
         args_list = list(args)
         cls = args_list[0] if args_list else None
         try:
             class_name = classes.class_name_for(cls, kind, self._custom_classes)
         except TypeError as error:
-            raise TrajectoryError(f"{self._crun}: f_add_{branch[:-1]}: {error}") from None
+            raise TrajectoryError(f"{self._crun}: {call}: {error}") from None
         if class_name:
             args_list.pop(0)
         if not args_list or not isinstance(args_list[0], str):
             raise TrajectoryError(f"{self._crun}: f_add_{branch} needs a name as first argument")
-        name = args_list.pop(0)
-        for prefix in (f"{branch}.runs.{self._crun}.", f"{branch}.runs.$.", f"{branch}."):
-            if name.startswith(prefix):
-                name = name[len(prefix) :]
-                break
-        full_name = f"{branch}.runs.{self._crun}.{name}"
-        caller = sys._getframe(2)
+        given = args_list.pop(0)
+        placement = wildcards.place(branch, start, given, self._idx, call)
+        name = placement.name
+        full_name = placement.full_name(branch, self._idx)
+        caller = sys._getframe(2)  # the user's line, through f_add_result of traj or group
         where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
         if full_name in self._added:
             first = self._added[full_name]
@@ -231,7 +244,7 @@ class SingleRun(AssignmentRefused, TrajectoryView):
             values = {"data": value}
         leaf: Leaf
         if classes.is_custom(cls):  # the job function gets an instance of the user's class
-            leaf = cls(full_name, values, comment, class_name)
+            leaf = cls.make(full_name, values, comment, class_name)
         else:
             # how the value will be stored, decided here once (the table's answer): the leaf's
             # v_class_name is the pypet class it gets (Result or PickleResult, Parameter,
@@ -244,10 +257,15 @@ class SingleRun(AssignmentRefused, TrajectoryView):
             self._check_writable(branch, Item(name, values, comment, leaf.v_class_name))
         try:
             check_natural_name(name)
+            for part in (placement.where or "").split("."):
+                if part and part not in (wildcards.RUN, wildcards.RUN_SET):
+                    check_natural_name(part)
             self.add_leaf(full_name, leaf)
         except NamingError as error:
-            raise TrajectoryError(f"{self._crun}: cannot add {name!r}: {error}") from None
+            raise TrajectoryError(f"{self._crun}: cannot add {given!r}: {error}") from None
         self._added[full_name] = where
+        if placement.where is not None:
+            self._placed[full_name] = placement.where
         return leaf
 
     def _check_writable(self, branch: str, item: Item) -> None:
@@ -265,6 +283,32 @@ class SingleRun(AssignmentRefused, TrajectoryView):
     def f_add_derived_parameter(self, *args: Any, comment: str = "", **kwargs: Any) -> Leaf:
         return self._add_item("derived_parameters", args, comment, kwargs)
 
+    def f_add_group(self, name: str, comment: str = "") -> Group:
+        """pypet's f_add_group in a run: `traj.f_add_group('results.neuron.$')`."""
+        return self._add_group("", name, comment)
+
+    def _add_group(self, start: str, name: str, comment: str) -> Group:
+        if self._crun is None:
+            raise TrajectoryError("f_add_group is only possible inside a run")
+        path = wildcards.group_path(start, name, self._idx)
+        if path.partition(".")[0] not in ("results", "derived_parameters"):
+            raise TrajectoryError(
+                f"{self._crun}: f_add_group({name!r}): a run adds groups below results or "
+                "derived_parameters"
+            )
+        if comment:
+            raise TrajectoryError(
+                f"{self._crun}: f_add_group({name!r}): group comments are not stored by "
+                "pypet_sm; put the comment on the group's results"
+            )
+        try:
+            for part in name.split("."):
+                if part not in ("$", "crun", "$set", "crunset"):
+                    check_natural_name(part)
+            return self.add_group(path)
+        except NamingError as error:
+            raise TrajectoryError(f"{self._crun}: cannot add group {name!r}: {error}") from None
+
     def collected(self, branch: str) -> list[Item]:
         """This run's items of `branch`, named below the run group; the user's classes give
         what their `_store()` returns (a TrajectoryError if unstorable)."""
@@ -280,9 +324,11 @@ class SingleRun(AssignmentRefused, TrajectoryView):
                     classes.check_storable(leaf.v_class_name, values, parameter=branch != "results")
                 except TypeError as error:
                     raise TrajectoryError(f"{self._crun}: {error}") from None
-            name = leaf.v_full_name[prefix:]
+            full_name = leaf.v_full_name
+            placed = self._placed.get(full_name)
+            name = full_name.rpartition(".")[2] if placed else full_name[prefix:]
             comment = "" if leaf.v_comment is None else leaf.v_comment
-            item = Item(name, values, comment, leaf.v_class_name)
+            item = Item(name, values, comment, leaf.v_class_name, where=placed)
             self._check_writable(branch, item)
             found.append(item)
         return found

@@ -107,9 +107,9 @@ def compute(
         start = time.time()
         called = time.perf_counter()
         record.begin(idx, start, time.monotonic())
-        error = exception = None
+        error = exception = returned = None
         try:
-            traj.call(function, settings.args, settings.kwargs)
+            returned = traj.call(function, settings.args, settings.kwargs)
             results, derived = traj.collected("results"), traj.collected("derived_parameters")
         except KeyboardInterrupt:
             channel.send(INTERRUPTED, idx)
@@ -138,6 +138,7 @@ def compute(
             cluster_node=node,
             error=None if error is None else (exception or "", error),
             parameters=run_values,
+            returned=returned,
         )
         try:
             try:
@@ -145,6 +146,7 @@ def compute(
             except (pickle.PicklingError, TypeError, AttributeError) as write_error:
                 exception = error = failures.unpicklable(traj, write_error)
                 run.completed, run.results, run.derived_parameters = False, [], []
+                run.returned = None
                 run.error = (error, error)
                 fragment.write(paths[idx], plan.key(idx), run, tmp_dir, code=code)
         except OSError as write_error:

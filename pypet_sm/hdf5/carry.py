@@ -43,6 +43,7 @@ from pypet_sm.hdf5.layout import (
     RUN_SET_PREFIX,
     RUNS_GROUP,
     STACKED_ROOT,
+    as_wildcards,
 )
 from pypet_sm.hdf5.overview import OVERVIEW_TABLES
 from pypet_sm.hdf5.reader import open_error
@@ -83,6 +84,7 @@ class _Record:
 
     config: set[str]
     run_items: dict[str, set[str]] | None
+    placed: set[str] = field(default_factory=set)  # items put by pypet's wildcards
 
     @property
     def known(self) -> bool:
@@ -94,9 +96,10 @@ class _Record:
             merged = json.loads(str(attributes.read(group, MERGED_ITEMS)))
             config = set(merged["config"])
             runs = {branch: set(merged[branch]) for branch in RUN_BRANCHES}
+            placed = set(merged.get("placed", ()))
         except (AttributeError, KeyError, TypeError, ValueError):
             return cls(set(), None)
-        return cls(config, runs)
+        return cls(config, runs, placed)
 
 
 def _within(path: str, items: set[str]) -> bool:
@@ -125,6 +128,12 @@ def _owner(parts: list[str], record: _Record) -> str:
         if rest[0] in CONFIG_GROUPS or _within(path, record.config):
             return OURS
         return CONTAINER if _holds(path, record.config) else USERS
+    if record.placed and top in RUN_BRANCHES:
+        pattern = "/".join(as_wildcards(parts))
+        if _within(pattern, record.placed):
+            return OURS
+        if rest and rest[0] != RUNS_GROUP and _holds(pattern, record.placed):
+            return CONTAINER
     if top not in RUN_BRANCHES:
         return USERS
     if not rest:

@@ -8,6 +8,7 @@ Importing this module is cheap: it imports neither PyTables nor numpy.
 
 from __future__ import annotations
 
+import re
 import time
 
 ENCODING = "utf-8"
@@ -52,6 +53,29 @@ def run_name(idx: int) -> str:
 def run_set_name(idx: int) -> str:
     """The run set (pypet's ``$set``) that holds run `idx` when run sets are used."""
     return RUN_SET_NAME % (idx // RUN_SET_SIZE)
+
+
+RUN_WILDCARD = "$"  # pypet's wildcards in names, as a run's item keeps them (Item.where)
+RUN_SET_WILDCARD = "$set"
+
+
+def resolve_wildcards(where: str, idx: int) -> list[str]:
+    """The group path `where` (``neuron.$``, ``$set.$``) for run `idx`, as a list."""
+    names = {RUN_WILDCARD: run_name(idx), RUN_SET_WILDCARD: run_set_name(idx)}
+    return [names.get(part, part) for part in where.split(".")]
+
+
+def as_wildcards(parts: list[str]) -> list[str]:
+    """A path of the file with run and run set names as `$` and `$set` (what a run's
+    items placed by wildcards record, `resolve_wildcards` backwards)."""
+    return [
+        RUN_SET_WILDCARD if _RUN_SET.match(part) else RUN_WILDCARD if _RUN.match(part) else part
+        for part in parts
+    ]
+
+
+_RUN = re.compile(r"^run_\d{8}$")
+_RUN_SET = re.compile(r"^run_set_\d{5}$")
 
 
 def run_group_path(name: str, idx: int = 0, run_sets: bool = False) -> list[str]:

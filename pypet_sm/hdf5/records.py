@@ -28,18 +28,31 @@ class Item:
     values: dict[str, Any]
     comment: str = ""
     class_name: str | None = None
+    # an item of a run stored outside the run's own group (pypet's wildcards, see
+    # `execute.wildcards`): its group below the branch with `$` and `$set` kept
+    # (`neuron.$`, `$set.$`); `name` is then the leaf's name. None: the run's group
+    where: str | None = field(default=None, kw_only=True)  # keeps Parameter's positions
 
     def to_builtins(self) -> dict[str, Any]:
-        return {
+        data = {
             "name": self.name,
             "values": self.values,
             "comment": self.comment,
             "class_name": self.class_name,
         }
+        if self.where is not None:  # absent in fragments written before it existed
+            data["where"] = self.where
+        return data
 
     @classmethod
     def from_builtins(cls, data: dict[str, Any]) -> Item:
-        return cls(data["name"], data["values"], data["comment"], data["class_name"])
+        return cls(
+            data["name"],
+            data["values"],
+            data["comment"],
+            data["class_name"],
+            where=data.get("where"),
+        )
 
 
 @dataclass
@@ -70,11 +83,14 @@ class RunRecord:
     cluster_node: str = ""  # the batch system's node name (SLURMD_NODENAME)
     error: tuple[str, str] | None = None  # a failed run's (exception, traceback)
     parameters: dict[str, Any] = field(default_factory=dict)  # its explored values
+    # what the job function returned (pypet hands it to post-processing in `result_list`);
+    # None also for fragments written before it was kept
+    returned: Any = None
 
     def to_builtins(self) -> dict[str, Any]:
         """The record as dicts, lists and the stored values (a fragment's body)."""
         exception, traceback = self.error if self.error is not None else (None, None)
-        return {
+        data = {
             "idx": self.idx,
             "name": self.name,
             "start": self.start,
@@ -92,6 +108,9 @@ class RunRecord:
             "exception": exception,
             "traceback": traceback,
         }
+        if self.returned is not None:  # absent: the bytes of older fragments unchanged
+            data["returned"] = self.returned
+        return data
 
     @classmethod
     def from_builtins(cls, data: dict[str, Any]) -> RunRecord:
@@ -112,6 +131,7 @@ class RunRecord:
             cluster_node=data["cluster_node"],
             error=None if completed else (data["exception"] or "", data["traceback"] or ""),
             parameters=data["parameters"],
+            returned=data.get("returned"),
         )
 
 

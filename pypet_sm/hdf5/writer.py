@@ -32,6 +32,8 @@ from pypet_sm.hdf5.layout import (
     PARAMETERS,
     RESULTS,
     RUNS_TABLE,
+    as_wildcards,
+    resolve_wildcards,
     run_group_path,
     run_name,
 )
@@ -88,6 +90,8 @@ class _Writer:
         # items: the next merge's record of what is its own (see `pypet_sm.hdf5.carry`)
         self.run_items: dict[str, set[str]] = {DERIVED_PARAMETERS: set(), RESULTS: set()}
         self.run_parents: dict[tuple[str, ...], tables.Group] = {}
+        # items placed by wildcards, as paths below the trajectory group with `$`, `$set`
+        self.placed_items: set[str] = set()
         self.run_sets = uses_run_sets(record.length, settings)
         self.config: list[records.Item] = []
         for environment in record.environments:
@@ -208,6 +212,8 @@ class _Writer:
     def _record_items(self) -> None:
         config = [item.name.replace(".", "/") for item in self.record.config]
         merged = {"config": sorted(config)} | {b: sorted(n) for b, n in self.run_items.items()}
+        if self.placed_items:
+            merged["placed"] = sorted(self.placed_items)
         text = json.dumps(merged)
         if len(text) > MAX_RECORD_BYTES:  # beyond HDF5's attribute size: no record (see carry)
             text = json.dumps({"incomplete": True})
@@ -232,6 +238,8 @@ class _Writer:
         ):
             groups: dict[str, tables.Group] = {}  # intermediate groups of dotted names
             for item in items:
+                if item.where is not None:
+                    continue  # after the run's own group exists (`runs.$set.$` may be it)
                 parent, leaf = _split(item.name)
                 location = ".".join([branch, *path, *([parent] if parent else [])])
                 if self.stacked is not None and self.stacked.add(branch, run.idx, item):
@@ -245,6 +253,17 @@ class _Writer:
                 if parent not in groups:
                     groups[parent] = ensure_group(self.h5, groups[""], parent)
                 self._write_run_item(branch, groups[parent], location, leaf, item)
+            for item in items:
+                if item.where is not None:
+                    self._write_placed_item(branch, run.idx, item)
+
+    def _write_placed_item(self, branch: str, idx: int, item: records.Item) -> None:
+        """An item pypet's wildcards put outside the run's group (`results/neuron/run_../q`);
+        never stacked or indexed: those hold the runs' own groups."""
+        path = resolve_wildcards(item.where or "", idx)
+        group = ensure_group(self.h5, self.branch(branch), ".".join(path))
+        self.placed_items.add("/".join([branch, *as_wildcards(path), item.name]))
+        self._write_run_item(branch, group, ".".join([branch, *path]), item.name, item)
 
     def _run_group(self, branch: str, path: list[str]) -> tables.Group:
         """Create the run's group; its parents ("runs", later buckets) are looked up once."""

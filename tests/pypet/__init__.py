@@ -202,16 +202,19 @@ def pypet_view(
 # Both sides on one job module --------------------------------------------------------------
 
 
-def our_project(directory: Path, name: str, build: str, job: str, **config) -> Project:
-    """A temp project running our real workflow on the job module; runs `snakemake`."""
+def our_project(
+    directory: Path, name: str, build: str, job: str, module: str = "compat_job", **config
+) -> Project:
+    """A temp project running our real workflow on the job module (tests/pypet/<module>.py);
+    runs `snakemake`."""
     directory.mkdir(parents=True)
     project = Project(directory)
-    shutil.copy(HERE / "compat_job.py", directory / "compat_job.py")
+    shutil.copy(HERE / f"{module}.py", directory / f"{module}.py")
     project.write_config(
         {
             "trajectory": {"name": name, "comment": "side by side with pypet"},
-            "build": f"compat_job:{build}",
-            "job": f"compat_job:{job}",
+            "build": f"{module}:{build}",
+            "job": f"{module}:{job}",
             **config,
         }
     )
@@ -219,15 +222,17 @@ def our_project(directory: Path, name: str, build: str, job: str, **config) -> P
     return project
 
 
-def pypet_file(directory: Path, name: str, build: str, job: str, **spec) -> Path:
+def pypet_file(
+    directory: Path, name: str, build: str, job: str, module: str = "compat_job", **spec
+) -> Path:
     """pypet's Environment on the same job module; the file it wrote."""
     directory.mkdir(parents=True)
-    shutil.copy(HERE / "compat_job.py", directory / "compat_job.py")
+    shutil.copy(HERE / f"{module}.py", directory / f"{module}.py")
     filename = directory / f"{name}.hdf5"
     pypet_environment(
         directory,
         filename,
-        module="compat_job",
+        module=module,
         name=name,
         comment="side by side with pypet",
         build=build,
