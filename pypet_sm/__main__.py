@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "merge":
             from pypet_sm.merge.write import merge
 
-            merge(plan, arguments.output, arguments.keep_going)
+            merge(plan, arguments.output)
         else:
             from pypet_sm.analysis import report
 

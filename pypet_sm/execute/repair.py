@@ -1,0 +1,63 @@
+"""Which finished jobs must run again: their manifest exists (so Snakemake counts them done)
+but is damaged or foreign, or some of their runs have no valid record in the fragment store
+(damaged, foreign or missing).
+
+Found at parse time (`prepare`, pypet_sm/execute/workflow.py), so these jobs go to the
+executor like any other job: each gets a new retry token (pypet_sm/execute/failures.py), a
+changed param that makes Snakemake run it; nothing is deleted, so a dry run shows the same.
+The merge checks the same and, if it still finds something broken, stops and names it: user
+code never runs on the submitting host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pypet_sm.execute import manifest as manifests
+from pypet_sm.execute import store
+from pypet_sm.execute.plan import Plan, run_name
+
+
+@dataclass
+class Check:
+    """jobs -> what is wrong with them, failed runs, environments -> their last finish."""
+
+    broken: dict[int, list[str]] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    environments: dict[str, float | None] = field(default_factory=dict)
+    entries: list[store.Entry | None] = field(default_factory=list)
+
+    def runs(self) -> list[str]:
+        return [problem for problems in self.broken.values() for problem in problems]
+
+
+def check(plan: Plan, index: store.Index, finished_only: bool) -> Check:
+    """Every manifest and run of `plan`; `finished_only`: only jobs whose manifest file
+    exists (Snakemake runs the others anyway)."""
+    state = plan.settings.trajectory_state
+    result = Check()
+    for job in range(plan.n_jobs):
+        runs = plan.job_runs(job)
+        manifest = manifests.path(state, job)
+        problem = manifests.problem(manifest, plan.job_digest(job), runs.start, runs.stop - 1)
+        if problem == "missing" and finished_only:
+            result.entries.extend([None] * len(runs))
+            continue
+        if problem:
+            what = f"manifest of runs {runs.start}-{runs.stop - 1}: {problem}"
+            result.broken.setdefault(job, []).append(what)
+        for idx in runs:
+            status, reason, entry = index.lookup(plan.keys[idx], idx)
+            result.entries.append(entry)
+            if entry is not None and (not entry.completed or entry.reusable_at(idx)):
+                name, finish = entry.environment, entry.finish
+                known = result.environments.get(name)
+                result.environments[name] = finish if known is None else max(known, finish or known)
+                if not entry.completed:
+                    result.failed.append(run_name(idx))
+                continue
+            if entry is not None:
+                status, reason = store.MISSING, "its record read another run index"
+            what = f"{run_name(idx)}: its record is {status}" + (f" ({reason})" if reason else "")
+            result.broken.setdefault(job, []).append(what)
+    return result

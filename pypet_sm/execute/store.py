@@ -1,0 +1,527 @@
+"""The fragment store: every finished (or failed) run's record, in a few files per job.
+
+`<state>/fragments/job_<first run>.<token>.seg` is a segment (pypet_sm/execute/segment.py):
+one per attempt of a run job that computed something, appended to by that attempt's worker
+processes and its supervisor, one after the other (never two at once: the supervisor writes
+only after its worker died). The token is new for every attempt, so a resubmitted job and
+its still-running orphan never share a file. Records are appended with one write each and
+not fsync'ed (that would cost milliseconds per run): a crash or power cut leaves at worst a
+torn tail, which fails its checksum, and only those runs are computed again.
+
+Readers take no lock: they scan segments and take, per point key, the best valid record (a
+completed one over failed ones, the latest among equals). A damaged record is named in the
+log and its run computed again, never merged. Segments are never compacted: no process can
+tell that a writer on another node has ended, and a segment is written only by an attempt
+that computed runs, so a job has one segment, plus one per attempt after a kill or with
+failed runs. `discard` (callers hold the workflow lock) rewrites the segments that hold the
+discarded keys under new names, atomically.
+
+Scans are cached per segment (size, mtime -> what it holds) in `index.cache`, written
+atomically at parse time and by the merge; a segment that grew is scanned from where its
+last valid record ended. `strays.pkl`, written at parse time, says where the records of keys
+that now belong to another job than the one that computed them are (after an edit of the
+exploration), so a run job reads only its own segments and that file.
+
+Old stores (one file per run, `<key[:2]>/<key>.pkl`, pypet_sm/execute/fragment.py) are read
+in place, looked up by key, never recomputed; new records go to segments.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import pickle
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pypet_sm import atomic
+from pypet_sm.execute import fragment, segment
+from pypet_sm.execute.segment import DamagedRecord
+from pypet_sm.hdf5.records import RunRecord
+
+COMPLETED, FAILED = fragment.COMPLETED, fragment.FAILED
+MISSING, DAMAGED, FOREIGN = fragment.MISSING, fragment.DAMAGED, fragment.FOREIGN
+READ_INDEX = fragment.READ_INDEX
+SUFFIX = ".seg"
+CACHE = "index.cache"
+STRAYS = "strays.pkl"
+CACHE_FORMAT = 1
+
+
+class DamagedFragment(Exception):
+    """A run's record that fails its checks when read; the message says why."""
+
+
+def store_dir(trajectory_state: Path) -> Path:
+    return Path(trajectory_state) / "fragments"
+
+
+def _prefix(first_run: int) -> str:
+    return f"job_{first_run:08d}."
+
+
+class Entry(NamedTuple):
+    """Where a valid record of a point is: a segment (offset, length) or an old fragment
+    file (offset -1). A tuple: an index holds one per run."""
+
+    key: str
+    completed: bool
+    finish: float | None
+    read_index: int | None
+    environment: str
+    source: Path
+    offset: int = -1
+    length: int = 0
+
+    @property
+    def status(self) -> str:
+        return COMPLETED if self.completed else FAILED
+
+    @property
+    def header(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"key": self.key, "status": self.status}
+        found["environment"] = self.environment
+        found["finish"] = self.finish
+        if self.read_index is not None:
+            found[READ_INDEX] = self.read_index
+        return found
+
+    def reusable_at(self, idx: int) -> bool:
+        """Records are keyed by point: one may have been computed under another index; that
+        matters only if the run read it."""
+        return self.read_index is None or self.read_index == idx
+
+
+def _better(new: tuple, old: tuple) -> bool:
+    """Of two records of a point (raw tuples: completed, finish, ...), whether `new` wins:
+    a completed record over a failed one, the latest among equals."""
+    if new[0] != old[0]:
+        return bool(new[0])
+    return (new[1] or 0.0) >= (old[1] or 0.0)
+
+
+@dataclass
+class Index:
+    """The best record of each point key, and what was found damaged. Records are kept as
+    plain tuples (completed, finish, read_index, source number, offset, length) and made
+    `Entry`s when looked up: an index of 10^6 runs is built in a fraction of a second."""
+
+    raw: dict[str, tuple] = field(default_factory=dict)
+    sources: list[tuple[Path, dict[str, Any] | None]] = field(default_factory=list)
+    damaged: dict[str, str] = field(default_factory=dict)  # key -> where and why
+    unattributed: list[str] = field(default_factory=list)  # damage of no known key
+    legacy: Path | None = None  # an old store's folder, when it has one-file-per-run files
+
+    def add_source(self, path: Path, info: dict[str, Any] | None) -> int:
+        self.sources.append((path, info))
+        return len(self.sources) - 1
+
+    def add_records(self, records: dict[str, tuple]) -> None:
+        """Records of one source (key -> raw tuple), each kept where it beats the known one."""
+        raw = self.raw
+        for key in records.keys() & raw.keys():
+            if not _better(records[key], raw[key]):
+                records[key] = raw[key]
+        raw.update(records)
+
+    def add(self, entry: Entry) -> None:
+        source = self.add_source(
+            entry.source, _read_info(entry.source) if entry.offset >= 0 else None
+        )
+        record = (
+            entry.completed,
+            entry.finish,
+            entry.read_index,
+            source,
+            entry.offset,
+            entry.length,
+        )
+        self.add_records({entry.key: record})
+
+    def entry(self, key: str) -> Entry | None:
+        record = self.raw.get(key)
+        if record is None:
+            return self._legacy(key) if self.legacy is not None else None
+        completed, finish, read_index, source, offset, length = record
+        path, info = self.sources[source]
+        environment = (info or {}).get("common", {}).get("environment", "")
+        if offset < 0:
+            environment = info.get("environment", "") if info else ""
+        return Entry(key, completed, finish, read_index, environment, path, offset, length)
+
+    def entries(self) -> Iterator[Entry]:
+        for key in self.raw:
+            entry = self.entry(key)
+            assert entry is not None
+            yield entry
+
+    def lookup(self, key: str, idx: int | None = None) -> tuple[str, str, Entry | None]:
+        """(state, reason, entry): state COMPLETED, FAILED, MISSING, DAMAGED or FOREIGN."""
+        entry = self.entry(key)
+        if entry is not None:
+            return entry.status, "", entry
+        if key in self.damaged:
+            return DAMAGED, self.damaged[key], None
+        if self.legacy is not None:
+            path = fragment.fragment_path(self.legacy, key)
+            state, reason, _ = fragment.inspect(path, key)
+            if state in (DAMAGED, FOREIGN):
+                return state, f"{path}: {reason}", None
+        return MISSING, "", None
+
+    def _legacy(self, key: str) -> Entry | None:
+        assert self.legacy is not None
+        path = fragment.fragment_path(self.legacy, key)
+        state, _, header = fragment.inspect(path, key)
+        if header is None or state not in (COMPLETED, FAILED):
+            return None
+        source = self.add_source(path, header)
+        self.raw[key] = (
+            state == COMPLETED,
+            header.get("finish"),
+            header.get(READ_INDEX),
+            source,
+            -1,
+            0,
+        )
+        return self.entry(key)
+
+    def read(self, entry: Entry) -> dict[str, Any]:
+        """The record's body (a run record's builtins); raises DamagedFragment."""
+        if entry.offset < 0:
+            try:
+                return fragment.read(entry.source)[1]
+            except (OSError, fragment.DamagedFragment) as error:
+                raise DamagedFragment(f"{entry.source}: {error}") from None
+        try:
+            with open(entry.source, "rb") as handle:
+                handle.seek(entry.offset)
+                data = handle.read(entry.length)
+            record = self.raw.get(entry.key)
+            info = self.sources[record[3]][1] if record is not None else None
+            return segment.decode(data, info or _read_info(entry.source))
+        except (OSError, DamagedRecord) as error:
+            where = f"{entry.source} (byte {entry.offset})"
+            raise DamagedFragment(f"{where}: {error}") from None
+
+    def read_run(self, entry: Entry) -> RunRecord:
+        body = self.read(entry)
+        try:
+            return RunRecord.from_builtins(body)
+        except (KeyError, TypeError, ValueError) as error:
+            raise DamagedFragment(
+                f"{entry.source} holds no run record ({type(error).__name__}: {error})"
+            ) from None
+
+
+def _read_info(path: Path) -> dict[str, Any] | None:
+    with open(path, "rb") as handle:
+        head = handle.read(segment.PREFIX.size)
+        if len(head) < segment.PREFIX.size:
+            return None
+        _, header_length, _, body_length, _ = segment.PREFIX.unpack(head)
+        data = head + handle.read(header_length + body_length)
+    return segment.scan(data).info
+
+
+# writing ----------------------------------------------------------------------------------
+class Writer:
+    """Appends the records of one job attempt to its own new segment, created at the first
+    record; each process (worker, supervisor) opens it for itself."""
+
+    def __init__(self, trajectory_state: Path, first_run: int) -> None:
+        self.directory = store_dir(trajectory_state)
+        self.first_run = first_run
+        self._new_path()
+
+    def _new_path(self) -> None:
+        self.token = uuid.uuid4().hex[:16]
+        self.path = self.directory / f"{_prefix(self.first_run)}{self.token}{SUFFIX}"
+        self._fd: int | None = None
+        self._pid = 0
+        self._info: dict[str, Any] | None = None
+
+    def append(self, key: str, run: RunRecord, read_index: bool = False) -> None:
+        """Append run `run` of point `key`; its values must pickle (else the pickling error
+        propagates and nothing is written); OSError when it cannot be written."""
+        if self._fd is None or self._pid != os.getpid():
+            self._open(run)
+        assert self._fd is not None and self._info is not None
+        _write_all(self._fd, segment.encode(key, run, read_index, self._info))
+
+    def _open(self, run: RunRecord) -> None:
+        info, header = segment.header_for(self.first_run, self.token, run)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        if os.fstat(fd).st_size == 0:
+            _write_all(fd, header)
+        else:  # another process of this attempt created it
+            found = _read_info(self.path)
+            if found is None:  # its header is torn: a segment of our own instead
+                os.close(fd)
+                self._new_path()
+                self._open(run)
+                return
+            info = found
+        self._fd, self._pid, self._info = fd, os.getpid(), info
+
+    def completed(self, key: str) -> bool:
+        """Whether this attempt's segment holds a valid completed record of `key`."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return False
+        scanned = segment.scan(data)
+        return any(k == key and c for k, c in zip(scanned.keys, scanned.completed, strict=True))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+# reading ----------------------------------------------------------------------------------
+def segment_files(trajectory_state: Path, first_run: int | None = None) -> list[Path]:
+    directory = store_dir(trajectory_state)
+    prefix = "job_" if first_run is None else _prefix(first_run)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    return sorted(
+        directory / name for name in names if name.startswith(prefix) and name.endswith(SUFFIX)
+    )
+
+
+def _legacy_dir(trajectory_state: Path) -> Path | None:
+    directory = store_dir(trajectory_state)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return None
+    return directory if any(len(name) == 2 and "." not in name for name in names) else None
+
+
+def _scan_file(path: Path, cached: tuple | None) -> tuple | None:
+    """(size, mtime_ns, Scan) of a segment, from `cached` where it still holds (a segment
+    that grew is scanned from where its last valid record ended)."""
+    try:
+        stat = path.stat()
+        if cached is not None and cached[:2] == (stat.st_size, stat.st_mtime_ns):
+            return cached
+        with open(path, "rb") as handle:
+            if cached is not None and cached[0] < stat.st_size and cached[2].info is not None:
+                old: segment.Scan = cached[2]
+                handle.seek(old.end)
+                old.extend(segment.scan(handle.read(), 0, old.info), old.end)
+                return stat.st_size, stat.st_mtime_ns, old
+            data = handle.read()
+    except FileNotFoundError:  # discarded meanwhile
+        return None
+    return stat.st_size, stat.st_mtime_ns, segment.scan(data)
+
+
+def _add_scan(index: Index, path: Path, scan: segment.Scan) -> None:
+    source = index.add_source(path, scan.info)
+    if scan.info is None:
+        for key in scan.keys:
+            index.damaged.setdefault(key, f"{path}: its segment's header is damaged")
+    else:
+        records = zip(
+            scan.completed,
+            scan.finish,
+            scan.read_index,
+            itertools.repeat(source),
+            scan.offset,
+            scan.length,
+        )
+        index.add_records(dict(zip(scan.keys, records, strict=False)))
+    for _offset, reason, damaged_key in scan.damage:
+        if damaged_key is None:
+            index.unattributed.append(f"{path}: {reason}")
+        else:
+            index.damaged.setdefault(damaged_key, f"{path}: {reason}")
+
+
+def _load_cache(directory: Path) -> dict[str, tuple]:
+    try:
+        with open(directory / CACHE, "rb") as handle:
+            cache = pickle.load(handle)
+        if not isinstance(cache, dict) or cache.get("format") != CACHE_FORMAT:
+            return {}
+        found = {}
+        for name, (size, mtime, info, columns, damage, end) in cache["segments"].items():
+            scanned = segment.Scan(info, *columns, damage=damage, end=end)  # type: ignore[misc]
+            found[name] = (size, mtime, scanned)
+        return found
+    except Exception:  # missing, damaged or of another version: a cache only, scan again
+        return {}
+
+
+def _write_cache(directory: Path, scans: dict[str, tuple]) -> None:
+    segments = {}
+    for name, (size, mtime, scanned) in scans.items():
+        segments[name] = (size, mtime, scanned.info, scanned.columns(), scanned.damage, scanned.end)
+    data = pickle.dumps({"format": CACHE_FORMAT, "segments": segments}, protocol=5)
+    atomic.write_bytes(directory / CACHE, data, fsync=False)
+
+
+def scan(trajectory_state: Path, write_cache: bool = False) -> Index:
+    """The whole store (every segment, and the old store's files when looked up)."""
+    directory = store_dir(trajectory_state)
+    cache = _load_cache(directory)
+    fresh: dict[str, tuple] = {}
+    index = Index(legacy=_legacy_dir(trajectory_state))
+    for path in segment_files(trajectory_state):
+        scanned = _scan_file(path, cache.get(path.name))
+        if scanned is not None:
+            fresh[path.name] = scanned
+            _add_scan(index, path, scanned[2])
+    if write_cache and directory.is_dir() and _changed(fresh, cache):
+        _write_cache(directory, fresh)
+    return index
+
+
+def _changed(fresh: dict[str, tuple], cache: dict[str, tuple]) -> bool:
+    if fresh.keys() != cache.keys():
+        return True
+    return any(fresh[name][:2] != cache[name][:2] for name in fresh)
+
+
+def forget_cache(trajectory_state: Path) -> None:
+    """Damage was found in a record the cache called valid: scan everything next time."""
+    (store_dir(trajectory_state) / CACHE).unlink(missing_ok=True)
+
+
+def write_strays(
+    trajectory_state: Path, index: Index, jobs: Iterable[tuple[int, list[str]]]
+) -> None:
+    """For each job (first run, its keys), the records of its keys that lie in segments of
+    other jobs: what `job_index` cannot find in the job's own segments."""
+    strays: dict[str, Entry] = {}
+    for first_run, keys in jobs:
+        own = _prefix(first_run)
+        for key in keys:
+            entry = index.entry(key)
+            if entry is not None and entry.offset >= 0 and not entry.source.name.startswith(own):
+                strays[key] = entry
+    path = store_dir(trajectory_state) / STRAYS
+    if strays or path.exists():
+        atomic.write_bytes(path, pickle.dumps(strays, protocol=5), fsync=False)
+
+
+def job_index(trajectory_state: Path, first_run: int, keys: Iterable[str]) -> Index:
+    """What a run job needs: its own segments, the strays of its keys, the old store."""
+    index = Index(legacy=_legacy_dir(trajectory_state))
+    for path in segment_files(trajectory_state, first_run):
+        scanned = _scan_file(path, None)
+        if scanned is not None:
+            _add_scan(index, path, scanned[2])
+    try:
+        with open(store_dir(trajectory_state) / STRAYS, "rb") as handle:
+            strays: dict[str, Entry] = pickle.load(handle)
+    except FileNotFoundError:
+        return index
+    except Exception:  # damaged: a cache of the parse-time scan; scan everything instead
+        return scan(trajectory_state)
+    for key in keys:
+        if key in strays and strays[key].source.exists():
+            index.add(strays[key])
+            index.damaged.pop(key, None)
+    return index
+
+
+def to_compute(
+    runs: Iterable[int],
+    key: Callable[[int], str],
+    index: Index,
+    name: Callable[[int], str],
+    logger: logging.Logger,
+) -> list[int]:
+    """The runs (indices) without a valid completed record reusable at their index;
+    damaged records are named in the log, runs computed again because they read an index
+    that changed in one line per job."""
+    todo = []
+    moved: list[tuple[int, int | None]] = []  # (index now, index it was computed with)
+    for idx in runs:
+        state, reason, entry = index.lookup(key(idx))
+        if state == COMPLETED:
+            assert entry is not None
+            if entry.reusable_at(idx):
+                continue
+            moved.append((idx, entry.read_index))
+        todo.append(idx)
+        if state in (DAMAGED, FOREIGN):
+            logger.warning(
+                "%s: its record is %s (%s); computing the run again", name(idx), state, reason
+            )
+    if len(moved) == 1:
+        logger.warning(
+            "%s computed again: it read its run index and now has index %d (its record was "
+            "computed as run %d)",
+            name(moved[0][0]),
+            *moved[0],
+        )
+    elif moved:
+        shown = ", ".join(f"{name(now)} (computed as run {then})" for now, then in moved[:10])
+        more = f" and {len(moved) - 10} more" if len(moved) > 10 else ""
+        logger.warning(
+            "%d runs computed again: they read their run index and now have another: %s%s",
+            len(moved),
+            shown,
+            more,
+        )
+    return todo
+
+
+# discarding -------------------------------------------------------------------------------
+def discard(trajectory_state: Path, keys: Iterable[str]) -> int:
+    """Durably remove every record of the point keys `keys` (segments rewritten under new
+    names, atomically; old fragment files removed); the number of records removed. The
+    caller holds the workflow lock: no run job may be writing."""
+    wanted = set(keys)
+    removed = 0
+    for path in segment_files(trajectory_state):
+        data = path.read_bytes()
+        scanned = segment.scan(data)
+        gone = [
+            (offset, length)
+            for key, offset, length in zip(
+                scanned.keys, scanned.offset, scanned.length, strict=True
+            )
+            if key in wanted
+        ]
+        if not gone:
+            continue
+        kept, start = [], 0
+        for offset, length in gone:
+            kept.append(data[start:offset])
+            start = offset + length
+        kept.append(data[start:])
+        first, _, _ = path.name.partition(".")
+        new = path.with_name(f"{first}.{uuid.uuid4().hex[:16]}{SUFFIX}")
+        atomic.write_bytes(new, b"".join(kept))
+        path.unlink()
+        removed += len(gone)
+    legacy = _legacy_dir(trajectory_state)
+    for key in wanted if legacy is not None else ():
+        assert legacy is not None
+        try:
+            fragment.fragment_path(legacy, key).unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+    forget_cache(trajectory_state)
+    return removed
+
+
+def files(trajectory_state: Path) -> Iterator[Path]:
+    """Every file of the store (segments, caches, old fragment files)."""
+    directory = store_dir(trajectory_state)
+    if directory.is_dir():
+        yield from (path for path in directory.rglob("*") if path.is_file())
