@@ -94,7 +94,7 @@ def test_damaged_records_and_manifests_are_recomputed_in_run_jobs_never_merged(p
     assert "manifest of runs 3-5: checksum mismatch" in proc.stderr
     assert "run_00000004: its record is missing" in proc.stderr
     for job in range(4):
-        assert f"rule run_job" in proc.stdout + proc.stderr
+        assert "rule run_job" in proc.stdout + proc.stderr
         assert f"job_{job:06d}.json" in proc.stdout + proc.stderr, project.describe(proc)
     logs = project.path / "logs/corrupt/jobs"
     job_log = (logs / "job_000000.log").read_text()

@@ -5,7 +5,6 @@ read in place."""
 from __future__ import annotations
 
 import pickle
-import shutil
 
 import pytest
 

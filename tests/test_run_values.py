@@ -5,8 +5,8 @@ the format layer's check of what the trajectory file can hold."""
 from __future__ import annotations
 
 import logging
-import shutil
 import re
+import shutil
 import time
 
 import numpy as np
