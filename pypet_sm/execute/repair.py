@@ -32,32 +32,46 @@ class Check:
 
 
 def check(plan: Plan, index: store.Index, finished_only: bool) -> Check:
-    """Every manifest and run of `plan`; `finished_only`: only jobs whose manifest file
-    exists (Snakemake runs the others anyway)."""
+    """Every manifest and run of `plan`; `finished_only` (parse time): only jobs whose
+    manifest file exists (Snakemake runs the others anyway), and only `broken` (the merge
+    needs every run's record, the failed runs and the environments too). Reads the index's raw tuples: 10^5 runs in a fraction of a
+    second."""
     state = plan.settings.trajectory_state
     result = Check()
+    raw, keys = index.raw, plan.keys
+    last: dict[int, float | None] = {}  # source -> its last finish
     for job in range(plan.n_jobs):
         runs = plan.job_runs(job)
         manifest = manifests.path(state, job)
         problem = manifests.problem(manifest, plan.job_digest(job), runs.start, runs.stop - 1)
         if problem == "missing" and finished_only:
-            result.entries.extend([None] * len(runs))
             continue
         if problem:
             what = f"manifest of runs {runs.start}-{runs.stop - 1}: {problem}"
             result.broken.setdefault(job, []).append(what)
         for idx in runs:
-            status, reason, entry = index.lookup(plan.keys[idx], idx)
-            result.entries.append(entry)
-            if entry is not None and (not entry.completed or entry.reusable_at(idx)):
-                name, finish = entry.environment, entry.finish
-                known = result.environments.get(name)
-                result.environments[name] = finish if known is None else max(known, finish or known)
-                if not entry.completed:
+            record = raw.get(keys[idx])
+            if record is None and index.legacy is not None and index.entry(keys[idx]):
+                record = raw.get(keys[idx])  # an old store's file, now in the index
+            if record is not None and (not record[0] or record[2] is None or record[2] == idx):
+                if finished_only:
+                    continue
+                source, finish = record[3], record[1]
+                known = last.get(source)
+                last[source] = finish if known is None else max(known, finish or known)
+                if not record[0]:
                     result.failed.append(run_name(idx))
+                result.entries.append(index.entry(keys[idx]))
                 continue
-            if entry is not None:
+            status, reason, _ = index.lookup(keys[idx])
+            if record is not None:
                 status, reason = store.MISSING, "its record read another run index"
             what = f"{run_name(idx)}: its record is {status}" + (f" ({reason})" if reason else "")
             result.broken.setdefault(job, []).append(what)
+            if not finished_only:
+                result.entries.append(None)
+    for source, finish in last.items():
+        name = index.environment(source)
+        known = result.environments.get(name)
+        result.environments[name] = finish if known is None else max(known, finish or known)
     return result

@@ -142,15 +142,22 @@ class Index:
         )
         self.add_records({entry.key: record})
 
+    def environment(self, source: int) -> str:
+        """The environment that wrote the records of source `source`."""
+        path, info = self.sources[source]
+        if not info:
+            return ""
+        if "common" in info:  # a segment's header
+            return str(info["common"].get("environment", ""))
+        return str(info.get("environment", ""))  # an old fragment's header
+
     def entry(self, key: str) -> Entry | None:
         record = self.raw.get(key)
         if record is None:
             return self._legacy(key) if self.legacy is not None else None
         completed, finish, read_index, source, offset, length = record
-        path, info = self.sources[source]
-        environment = (info or {}).get("common", {}).get("environment", "")
-        if offset < 0:
-            environment = info.get("environment", "") if info else ""
+        path = self.sources[source][0]
+        environment = self.environment(source)
         return Entry(key, completed, finish, read_index, environment, path, offset, length)
 
     def entries(self) -> Iterator[Entry]:
@@ -403,16 +410,26 @@ def write_strays(
 ) -> None:
     """For each job (first run, its keys), the records of its keys that lie in segments of
     other jobs: what `job_index` cannot find in the job's own segments."""
+    owner = [_first_run(path) for path, _ in index.sources]  # source -> its job's first run
     strays: dict[str, Entry] = {}
+    raw = index.raw
     for first_run, keys in jobs:
-        own = _prefix(first_run)
         for key in keys:
-            entry = index.entry(key)
-            if entry is not None and entry.offset >= 0 and not entry.source.name.startswith(own):
+            record = raw.get(key)
+            if record is not None and record[4] >= 0 and owner[record[3]] != first_run:
+                entry = index.entry(key)
+                assert entry is not None
                 strays[key] = entry
     path = store_dir(trajectory_state) / STRAYS
     if strays or path.exists():
         atomic.write_bytes(path, pickle.dumps(strays, protocol=5), fsync=False)
+
+
+def _first_run(path: Path) -> int | None:
+    try:
+        return int(path.name[len("job_") :].partition(".")[0])
+    except ValueError:
+        return None
 
 
 def job_index(trajectory_state: Path, first_run: int, keys: Iterable[str]) -> Index:
