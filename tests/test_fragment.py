@@ -42,6 +42,7 @@ class Job:
             "job": f"{module}:run",
             "runs_per_job": 4,
         }
+        self.config = config
         self.plan = plan.from_config(config)
         environment.start(self.plan.settings)  # what Snakemake's onstart does
         assert self.plan.n_jobs == 1
@@ -435,3 +436,23 @@ def test_the_record_round_trips_as_builtins(tmp_path):
     fragment.write(path, key, run, tmp_path)
     assert b"pypet_sm" not in path.read_bytes()
     assert fragment.read_run(path) == run
+
+
+def test_a_job_finds_its_records_in_other_jobs_segments_through_the_strays(job):
+    """After runs_per_job changes, the records of job 1's runs lie in job 0's segment: the
+    parse-time scan writes where they are, so the job reads its own segments and that."""
+    job.run()
+    halves = plan.from_config({**job.config, "runs_per_job": 2})
+    assert halves.n_jobs == 2
+    state = job.state
+    jobs = [
+        (halves.job_runs(n).start, halves.keys[halves.job_runs(n).start : halves.job_runs(n).stop])
+        for n in range(2)
+    ]
+    store.write_strays(state, store.scan(state), jobs)
+    run.run_job(halves.job_plan(1), job.directory / "manifest_1.json")
+    assert job.calls() == [0, 1, 2, 3], "nothing computed again"
+    # without the strays file, the job would not look beyond its own segments
+    (store.store_dir(state) / store.STRAYS).unlink()
+    index = store.job_index(state, 2, halves.keys[2:])
+    assert index.lookup(halves.keys[2])[0] == store.MISSING

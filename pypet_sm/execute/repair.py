@@ -34,8 +34,8 @@ class Check:
 def check(plan: Plan, index: store.Index, finished_only: bool) -> Check:
     """Every manifest and run of `plan`; `finished_only` (parse time): only jobs whose
     manifest file exists (Snakemake runs the others anyway), and only `broken` (the merge
-    needs every run's record, the failed runs and the environments too). Reads the index's raw tuples: 10^5 runs in a fraction of a
-    second."""
+    needs every run's record, the failed runs and the environments too). Reads the index's
+    raw tuples: 10^5 runs in a fraction of a second."""
     state = plan.settings.trajectory_state
     result = Check()
     raw, keys = index.raw, plan.keys

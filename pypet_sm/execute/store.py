@@ -16,9 +16,9 @@ that computed runs, so a job has one segment, plus one per attempt after a kill 
 failed runs. `discard` (callers hold the workflow lock) rewrites the segments that hold the
 discarded keys under new names, atomically.
 
-Scans are cached per segment (size, mtime -> what it holds) in `index.cache`, written
-atomically at parse time and by the merge; a segment that grew is scanned from where its
-last valid record ended. `strays.pkl`, written at parse time, says where the records of keys
+Scans are cached per segment (size, mtime -> what it holds; pypet_sm/execute/store_index.py)
+in `index.cache`, written atomically at parse time and by the merge; a segment that grew is
+scanned from where its last valid record ended. `strays.pkl`, written at parse time, says where the records of keys
 that now belong to another job than the one that computed them are (after an edit of the
 exploration), so a run job reads only its own segments and that file.
 
@@ -28,32 +28,51 @@ in place, looked up by key, never recomputed; new records go to segments.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import pickle
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from pypet_sm import atomic
 from pypet_sm.execute import fragment, segment
-from pypet_sm.execute.segment import DamagedRecord
+from pypet_sm.execute.store_index import (
+    CACHE,
+    COMPLETED,
+    DAMAGED,
+    FAILED,
+    FOREIGN,
+    MISSING,
+    READ_INDEX,
+    DamagedFragment,
+    Entry,
+    Index,
+    add_scan,
+    changed,
+    load_cache,
+    read_info,
+    save_cache,
+    scan_file,
+)
 from pypet_sm.hdf5.records import RunRecord
 
-COMPLETED, FAILED = fragment.COMPLETED, fragment.FAILED
-MISSING, DAMAGED, FOREIGN = fragment.MISSING, fragment.DAMAGED, fragment.FOREIGN
-READ_INDEX = fragment.READ_INDEX
+__all__ = [
+    "CACHE",
+    "COMPLETED",
+    "DAMAGED",
+    "FAILED",
+    "FOREIGN",
+    "MISSING",
+    "READ_INDEX",
+    "DamagedFragment",
+    "Entry",
+    "Index",
+    "Writer",
+]
 SUFFIX = ".seg"
-CACHE = "index.cache"
 STRAYS = "strays.pkl"
-CACHE_FORMAT = 1
-
-
-class DamagedFragment(Exception):
-    """A run's record that fails its checks when read; the message says why."""
 
 
 def store_dir(trajectory_state: Path) -> Path:
@@ -62,177 +81,6 @@ def store_dir(trajectory_state: Path) -> Path:
 
 def _prefix(first_run: int) -> str:
     return f"job_{first_run:08d}."
-
-
-class Entry(NamedTuple):
-    """Where a valid record of a point is: a segment (offset, length) or an old fragment
-    file (offset -1). A tuple: an index holds one per run."""
-
-    key: str
-    completed: bool
-    finish: float | None
-    read_index: int | None
-    environment: str
-    source: Path
-    offset: int = -1
-    length: int = 0
-
-    @property
-    def status(self) -> str:
-        return COMPLETED if self.completed else FAILED
-
-    @property
-    def header(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"key": self.key, "status": self.status}
-        found["environment"] = self.environment
-        found["finish"] = self.finish
-        if self.read_index is not None:
-            found[READ_INDEX] = self.read_index
-        return found
-
-    def reusable_at(self, idx: int) -> bool:
-        """Records are keyed by point: one may have been computed under another index; that
-        matters only if the run read it."""
-        return self.read_index is None or self.read_index == idx
-
-
-def _better(new: tuple, old: tuple) -> bool:
-    """Of two records of a point (raw tuples: completed, finish, ...), whether `new` wins:
-    a completed record over a failed one, the latest among equals."""
-    if new[0] != old[0]:
-        return bool(new[0])
-    return (new[1] or 0.0) >= (old[1] or 0.0)
-
-
-@dataclass
-class Index:
-    """The best record of each point key, and what was found damaged. Records are kept as
-    plain tuples (completed, finish, read_index, source number, offset, length) and made
-    `Entry`s when looked up: an index of 10^6 runs is built in a fraction of a second."""
-
-    raw: dict[str, tuple] = field(default_factory=dict)
-    sources: list[tuple[Path, dict[str, Any] | None]] = field(default_factory=list)
-    damaged: dict[str, str] = field(default_factory=dict)  # key -> where and why
-    unattributed: list[str] = field(default_factory=list)  # damage of no known key
-    legacy: Path | None = None  # an old store's folder, when it has one-file-per-run files
-
-    def add_source(self, path: Path, info: dict[str, Any] | None) -> int:
-        self.sources.append((path, info))
-        return len(self.sources) - 1
-
-    def add_records(self, records: dict[str, tuple]) -> None:
-        """Records of one source (key -> raw tuple), each kept where it beats the known one."""
-        raw = self.raw
-        for key in records.keys() & raw.keys():
-            if not _better(records[key], raw[key]):
-                records[key] = raw[key]
-        raw.update(records)
-
-    def add(self, entry: Entry) -> None:
-        source = self.add_source(
-            entry.source, _read_info(entry.source) if entry.offset >= 0 else None
-        )
-        record = (
-            entry.completed,
-            entry.finish,
-            entry.read_index,
-            source,
-            entry.offset,
-            entry.length,
-        )
-        self.add_records({entry.key: record})
-
-    def environment(self, source: int) -> str:
-        """The environment that wrote the records of source `source`."""
-        path, info = self.sources[source]
-        if not info:
-            return ""
-        if "common" in info:  # a segment's header
-            return str(info["common"].get("environment", ""))
-        return str(info.get("environment", ""))  # an old fragment's header
-
-    def entry(self, key: str) -> Entry | None:
-        record = self.raw.get(key)
-        if record is None:
-            return self._legacy(key) if self.legacy is not None else None
-        completed, finish, read_index, source, offset, length = record
-        path = self.sources[source][0]
-        environment = self.environment(source)
-        return Entry(key, completed, finish, read_index, environment, path, offset, length)
-
-    def entries(self) -> Iterator[Entry]:
-        for key in self.raw:
-            entry = self.entry(key)
-            assert entry is not None
-            yield entry
-
-    def lookup(self, key: str, idx: int | None = None) -> tuple[str, str, Entry | None]:
-        """(state, reason, entry): state COMPLETED, FAILED, MISSING, DAMAGED or FOREIGN."""
-        entry = self.entry(key)
-        if entry is not None:
-            return entry.status, "", entry
-        if key in self.damaged:
-            return DAMAGED, self.damaged[key], None
-        if self.legacy is not None:
-            path = fragment.fragment_path(self.legacy, key)
-            state, reason, _ = fragment.inspect(path, key)
-            if state in (DAMAGED, FOREIGN):
-                return state, f"{path}: {reason}", None
-        return MISSING, "", None
-
-    def _legacy(self, key: str) -> Entry | None:
-        assert self.legacy is not None
-        path = fragment.fragment_path(self.legacy, key)
-        state, _, header = fragment.inspect(path, key)
-        if header is None or state not in (COMPLETED, FAILED):
-            return None
-        source = self.add_source(path, header)
-        self.raw[key] = (
-            state == COMPLETED,
-            header.get("finish"),
-            header.get(READ_INDEX),
-            source,
-            -1,
-            0,
-        )
-        return self.entry(key)
-
-    def read(self, entry: Entry) -> dict[str, Any]:
-        """The record's body (a run record's builtins); raises DamagedFragment."""
-        if entry.offset < 0:
-            try:
-                return fragment.read(entry.source)[1]
-            except (OSError, fragment.DamagedFragment) as error:
-                raise DamagedFragment(f"{entry.source}: {error}") from None
-        try:
-            with open(entry.source, "rb") as handle:
-                handle.seek(entry.offset)
-                data = handle.read(entry.length)
-            record = self.raw.get(entry.key)
-            info = self.sources[record[3]][1] if record is not None else None
-            return segment.decode(data, info or _read_info(entry.source))
-        except (OSError, DamagedRecord) as error:
-            where = f"{entry.source} (byte {entry.offset})"
-            raise DamagedFragment(f"{where}: {error}") from None
-
-    def read_run(self, entry: Entry) -> RunRecord:
-        body = self.read(entry)
-        try:
-            return RunRecord.from_builtins(body)
-        except (KeyError, TypeError, ValueError) as error:
-            raise DamagedFragment(
-                f"{entry.source} holds no run record ({type(error).__name__}: {error})"
-            ) from None
-
-
-def _read_info(path: Path) -> dict[str, Any] | None:
-    with open(path, "rb") as handle:
-        head = handle.read(segment.PREFIX.size)
-        if len(head) < segment.PREFIX.size:
-            return None
-        _, header_length, _, body_length, _ = segment.PREFIX.unpack(head)
-        data = head + handle.read(header_length + body_length)
-    return segment.scan(data).info
 
 
 # writing ----------------------------------------------------------------------------------
@@ -267,7 +115,7 @@ class Writer:
         if os.fstat(fd).st_size == 0:
             _write_all(fd, header)
         else:  # another process of this attempt created it
-            found = _read_info(self.path)
+            found = read_info(self.path)
             if found is None:  # its header is torn: a segment of our own instead
                 os.close(fd)
                 self._new_path()
@@ -314,90 +162,20 @@ def _legacy_dir(trajectory_state: Path) -> Path | None:
     return directory if any(len(name) == 2 and "." not in name for name in names) else None
 
 
-def _scan_file(path: Path, cached: tuple | None) -> tuple | None:
-    """(size, mtime_ns, Scan) of a segment, from `cached` where it still holds (a segment
-    that grew is scanned from where its last valid record ended)."""
-    try:
-        stat = path.stat()
-        if cached is not None and cached[:2] == (stat.st_size, stat.st_mtime_ns):
-            return cached
-        with open(path, "rb") as handle:
-            if cached is not None and cached[0] < stat.st_size and cached[2].info is not None:
-                old: segment.Scan = cached[2]
-                handle.seek(old.end)
-                old.extend(segment.scan(handle.read(), 0, old.info), old.end)
-                return stat.st_size, stat.st_mtime_ns, old
-            data = handle.read()
-    except FileNotFoundError:  # discarded meanwhile
-        return None
-    return stat.st_size, stat.st_mtime_ns, segment.scan(data)
-
-
-def _add_scan(index: Index, path: Path, scan: segment.Scan) -> None:
-    source = index.add_source(path, scan.info)
-    if scan.info is None:
-        for key in scan.keys:
-            index.damaged.setdefault(key, f"{path}: its segment's header is damaged")
-    else:
-        records = zip(
-            scan.completed,
-            scan.finish,
-            scan.read_index,
-            itertools.repeat(source),
-            scan.offset,
-            scan.length,
-        )
-        index.add_records(dict(zip(scan.keys, records, strict=False)))
-    for _offset, reason, damaged_key in scan.damage:
-        if damaged_key is None:
-            index.unattributed.append(f"{path}: {reason}")
-        else:
-            index.damaged.setdefault(damaged_key, f"{path}: {reason}")
-
-
-def _load_cache(directory: Path) -> dict[str, tuple]:
-    try:
-        with open(directory / CACHE, "rb") as handle:
-            cache = pickle.load(handle)
-        if not isinstance(cache, dict) or cache.get("format") != CACHE_FORMAT:
-            return {}
-        found = {}
-        for name, (size, mtime, info, columns, damage, end) in cache["segments"].items():
-            scanned = segment.Scan(info, *columns, damage=damage, end=end)  # type: ignore[misc]
-            found[name] = (size, mtime, scanned)
-        return found
-    except Exception:  # missing, damaged or of another version: a cache only, scan again
-        return {}
-
-
-def _write_cache(directory: Path, scans: dict[str, tuple]) -> None:
-    segments = {}
-    for name, (size, mtime, scanned) in scans.items():
-        segments[name] = (size, mtime, scanned.info, scanned.columns(), scanned.damage, scanned.end)
-    data = pickle.dumps({"format": CACHE_FORMAT, "segments": segments}, protocol=5)
-    atomic.write_bytes(directory / CACHE, data, fsync=False)
-
-
 def scan(trajectory_state: Path, write_cache: bool = False) -> Index:
     """The whole store (every segment, and the old store's files when looked up)."""
     directory = store_dir(trajectory_state)
-    cache = _load_cache(directory)
+    cache = load_cache(directory)
     fresh: dict[str, tuple] = {}
     index = Index(legacy=_legacy_dir(trajectory_state))
     for path in segment_files(trajectory_state):
-        scanned = _scan_file(path, cache.get(path.name))
+        scanned = scan_file(path, cache.get(path.name))
         if scanned is not None:
             fresh[path.name] = scanned
-            _add_scan(index, path, scanned[2])
-    if write_cache and directory.is_dir() and _changed(fresh, cache):
-        _write_cache(directory, fresh)
+            add_scan(index, path, scanned[2])
+    if write_cache and directory.is_dir() and changed(fresh, cache):
+        save_cache(directory, fresh)
     return index
-
-
-def _changed(fresh: dict[str, tuple], cache: dict[str, tuple]) -> bool:
-    if fresh.keys() != cache.keys():
-        return True
-    return any(fresh[name][:2] != cache[name][:2] for name in fresh)
 
 
 def forget_cache(trajectory_state: Path) -> None:
@@ -436,9 +214,9 @@ def job_index(trajectory_state: Path, first_run: int, keys: Iterable[str]) -> In
     """What a run job needs: its own segments, the strays of its keys, the old store."""
     index = Index(legacy=_legacy_dir(trajectory_state))
     for path in segment_files(trajectory_state, first_run):
-        scanned = _scan_file(path, None)
+        scanned = scan_file(path, None)
         if scanned is not None:
-            _add_scan(index, path, scanned[2])
+            add_scan(index, path, scanned[2])
     try:
         with open(store_dir(trajectory_state) / STRAYS, "rb") as handle:
             strays: dict[str, Entry] = pickle.load(handle)
