@@ -11,7 +11,9 @@ code never runs on the submitting host.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pypet_sm.execute import manifest as manifests
 from pypet_sm.execute import store
@@ -31,6 +33,18 @@ class Check:
         return [problem for problems in self.broken.values() for problem in problems]
 
 
+def _replanned(manifest: Path, runs: range, problem: str | None) -> bool:
+    """A valid manifest of the same runs under another plan: the job's plan file (a param,
+    named by the job's identity) changed, so Snakemake runs the job anyway."""
+    if problem != manifests.OTHER_PLAN:
+        return False
+    try:
+        record = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return False
+    return (record.get("first_run"), record.get("last_run")) == (runs.start, runs.stop - 1)
+
+
 def check(plan: Plan, index: store.Index, finished_only: bool) -> Check:
     """Every manifest and run of `plan`; `finished_only` (parse time): only jobs whose
     manifest file exists (Snakemake runs the others anyway), and only `broken` (the merge
@@ -44,7 +58,7 @@ def check(plan: Plan, index: store.Index, finished_only: bool) -> Check:
         runs = plan.job_runs(job)
         manifest = manifests.path(state, job)
         problem = manifests.problem(manifest, plan.job_digest(job), runs.start, runs.stop - 1)
-        if problem == "missing" and finished_only:
+        if finished_only and (problem == "missing" or _replanned(manifest, runs, problem)):
             continue
         if problem:
             what = f"manifest of runs {runs.start}-{runs.stop - 1}: {problem}"

@@ -18,9 +18,10 @@ discarded keys under new names, atomically.
 
 Scans are cached per segment (size, mtime -> what it holds; pypet_sm/execute/store_index.py)
 in `index.cache`, written atomically at parse time and by the merge; a segment that grew is
-scanned from where its last valid record ended. `strays.pkl`, written at parse time, says where the records of keys
-that now belong to another job than the one that computed them are (after an edit of the
-exploration), so a run job reads only its own segments and that file.
+scanned from where its last valid record ended. `strays.pkl`, written at parse time, says
+where the records of keys that now belong to another job than the one that computed them
+are (after an edit of the exploration), so a run job reads only its own segments and that
+file.
 
 Old stores (one file per run, `<key[:2]>/<key>.pkl`, pypet_sm/execute/fragment.py) are read
 in place, looked up by key, never recomputed; new records go to segments.
