@@ -37,12 +37,11 @@ def _parser() -> argparse.ArgumentParser:
         help="file descriptor (the terminal, while stderr goes to the log) for what the "
         "user must see: what the merge carried over or kept beside the trajectory file",
     )
-    for command, what in ((run_job, "the job"), (merge, "a job the merge computes again")):
-        command.add_argument(
-            "--keep-going",
-            action="store_true",
-            help=f"failed runs do not fail {what}: they are merged as not completed",
-        )
+    run_job.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="failed runs do not fail the job: they are merged as not completed",
+    )
     report = commands.add_parser("report", help="sweep summary and plots for snakemake --report")
     report.add_argument("--plan", required=True, help="digest of the plan file")
     report.add_argument("--trajectory", required=True, help="trajectory HDF5 file")
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "merge":
             from pypet_sm.merge.write import merge
 
-            merge(plan, arguments.output, arguments.keep_going)
+            merge(plan, arguments.output)
         else:
             from pypet_sm.analysis import report
 

@@ -215,23 +215,35 @@ class Project:
         return self.path / self.config.get("state_dir", ".pypet_sm") / self.name
 
     def fragment_files(self) -> set[Path]:
-        return set((self.state / "fragments").rglob("*.pkl"))
+        """The fragment store's segment files."""
+        from pypet_sm.execute import store
+
+        return set(store.segment_files(self.state))
 
     def fragments(self, status: str) -> dict[int, tuple[Path, dict]]:
-        """Run index -> (fragment file, its body) of the fragments of one status
-        (fragment.COMPLETED or fragment.FAILED), from the fragments' own bodies."""
-        from pypet_sm.execute import fragment
+        """Run index -> (segment file, the record's body) of the best records of one status
+        (store.COMPLETED or store.FAILED), from the records' own bodies."""
+        from pypet_sm.execute import store
 
+        index = store.scan(self.state)
         found = {}
-        for path in self.fragment_files():
-            header, body = fragment.read(path)
-            if header["status"] == status:
-                found[body["idx"]] = (path, body)
+        for entry in index.entries():
+            if entry.status == status:
+                body = index.read(entry)
+                found[body["idx"]] = (entry.source, body)
         return found
 
     def fragments_by_idx(self) -> dict[int, Path]:
-        """Run index -> fragment file of the completed runs."""
+        """Run index -> segment file of the completed runs."""
         return {idx: path for idx, (path, _) in self.fragments("completed").items()}
+
+    def discard(self, *runs: int) -> int:
+        """Remove the records of these runs (by index in the current plan) from the store."""
+        from pypet_sm.execute import plan as plans
+        from pypet_sm.execute import store
+
+        plan = plans.load(max((self.state / "plans").glob("plan-*.pkl"), key=os.path.getmtime))
+        return store.discard(self.state, [plan.key(idx) for idx in runs])
 
     def calls(self) -> list[tuple]:
         """(idx, pid, values...) of every call of the job function so far."""

@@ -94,20 +94,21 @@ def test_status_with_missing_runs(project):
     project.write_module(SIM)
     project.write_config(multiply_config(name="partial"))
     project.snakemake()
-    fragments = sorted(project.fragment_files())
-    for path in fragments[:2]:
-        path.unlink()
-    fragments[2].write_bytes(fragments[2].read_bytes()[:-3])  # half-written
+    segments = sorted(project.fragment_files())
+    assert len(segments) == 3, "one segment per job of two runs"
+    segments[0].unlink()
+    segments[2].write_bytes(segments[2].read_bytes()[:-3])  # its last record half-written
 
     out = pypet_sm(project, "status", "config.yaml", "--cores", "2").stdout
     assert "partial: 3 done, 0 failed, 3 missing of 6 runs" in out
     assert "[" + "#" * 20 + "." * 20 + "] 50.0%" in out
     assert "time left: about 0 s for 3 runs on 2 cores" in out
-    assert "fragment damaged (" in out
-    # the jobs wrote their manifests, so snakemake has nothing to do; status says how to
-    # get the runs back, and that way works
+    assert "record damaged (" in out
+    # the jobs wrote their manifests, so Snakemake alone would see nothing to do; status
+    # says how to get the runs back (the parse-time check runs those jobs), and that works
     assert "3 of the missing runs belong to jobs that finished" in out
-    project.snakemake("--forcerun", "merge")
+    assert "`snakemake --cores N` runs those jobs again" in out
+    project.snakemake()
     out = pypet_sm(project, "status").stdout
     assert "partial: 6 done, 0 failed, 0 missing of 6 runs" in out
     assert "belong to jobs that finished" not in out

@@ -86,9 +86,9 @@ def test_merge_and_report_settings_rerun_no_run_job(project):
     assert "Nothing to be done" in project.dry_run().stdout
     assert len(project.calls()) == N_RUNS
 
-    # a job that runs later (here: asked for again, one of its fragments lost) sees the
+    # a job that runs later (here: asked for again, one of its records lost) sees the
     # settings of now, not those it was first planned with
-    project.fragments_by_idx()[0].unlink()
+    assert project.discard(0) == 1
     manifest = project.state / "manifests" / "job_000000.json"
     proc = project.snakemake("--forcerun", str(manifest.relative_to(project.path)))
     assert [call[0] for call in project.calls()[N_RUNS:]] == [0], project.describe(proc)

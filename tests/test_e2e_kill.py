@@ -2,9 +2,11 @@
 plans, while run jobs compute, while the merge writes — over a 2,000-run exploration of the
 shipped neuron example (shortened), resuming each time with the documented command.
 
-Afterwards the trajectory's content equals an uninterrupted run's, no run whose fragment was
-complete was computed again, no temp file remains, and the trajectory file that existed
-before each killed merge was still intact and loadable.
+One attempt kills only snakemake, leaving its run jobs running as orphans, and resumes at
+once, beside them. Afterwards the trajectory's content equals an uninterrupted run's, no run
+whose record was complete was computed again, no temp file remains, the fragment store held
+a few files per job at every moment checked, and the trajectory file that existed before
+each killed merge was still intact and loadable.
 
 `PYPET_SM_KILLS` sets the number of kills (default 6; the full harness uses 20 or more), and
 `PYPET_SM_KILL_SEED` the random seed (default: a new one, printed on failure).
@@ -23,6 +25,8 @@ from collections import Counter
 from pathlib import Path
 
 import tables
+
+from pypet_sm.execute import store
 
 from .conftest import REPO, Project, processes_in
 
@@ -131,9 +135,10 @@ class Killer:
             return "jobs"
         return "planning"
 
-    def attempt(self, cue) -> str | None:
+    def attempt(self, cue, orphans: bool = False) -> str | None:
         """One run of the resume command, killed when `cue(started)` says so; the phase it
-        was killed in, or None when it finished first (then it must have succeeded)."""
+        was killed in, or None when it finished first (then it must have succeeded).
+        `orphans`: kill snakemake alone, so its run jobs go on without it."""
         self.attempts += 1
         started = time.time()
         with open(self.log, "a") as log:
@@ -152,7 +157,10 @@ class Killer:
                     time.sleep(0.01)
                 if proc.poll() is None:
                     phase = self._phase(started)
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    if orphans:
+                        os.kill(proc.pid, signal.SIGKILL)
+                    else:
+                        os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
                     self.phases[phase] += 1
                     return phase
@@ -165,6 +173,9 @@ class Killer:
 
 
 def _completed_runs(project: Project) -> set[int]:
+    # at every moment a few files per job (20 jobs): one segment per attempt that computed
+    files = list(store.files(project.state))
+    assert len(files) <= 3 * 20 + 3, sorted(path.name for path in files)
     return set(project.fragments_by_idx())
 
 
@@ -196,12 +207,22 @@ def test_kill_anywhere_and_resume(tmp_path):
     schedule += ["merge"] * n_merge
     checks = []  # (calls so far, runs completed then) before each attempt
     protected_checked = 0
+
+    # snakemake killed alone while its jobs compute: the resume starts beside the orphans
+    n_calls = len(_calls(project))
+    checks.append((n_calls, _completed_runs(project)))
+    phase = killer.attempt(lambda started: len(_calls(project)) >= n_calls + 60, orphans=True)
+    assert phase == "jobs", (phase, context)
+    assert processes_in(project.path), "the run jobs outlive their snakemake"
+    orphaned = True
     planning_within = 0.6  # seconds: Snakemake starts its first job after about 0.7-1 s
     position = 0
     while position < len(schedule):
         wanted = schedule[position]
         position += 1
-        _wait_for_no_processes(project)
+        if not orphaned:
+            _wait_for_no_processes(project)
+        orphaned = False
         n_calls = len(_calls(project))
         checks.append((n_calls, _completed_runs(project)))
         remaining = 2000 - len(checks[-1][1])

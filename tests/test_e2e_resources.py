@@ -30,7 +30,9 @@ def _config(n_runs: int, **trajectory) -> dict:
         trajectory={"name": "big", **trajectory},
         exploration={"zip": {"x": [float(i) for i in range(n_runs)]}},
         job="sim:run",
-        runs_per_job=100,
+        # 40 runs of 16 KB: a segment of the fragment store stays below the file size
+        # limit of the merge test, the trajectory file does not
+        runs_per_job=40,
     )
 
 
@@ -62,11 +64,11 @@ def test_file_size_limit_during_merge_keeps_the_previous_file(project):
     assert len(before) < 500_000
 
     project.write_config(_config(200))  # 3.2 MB of random numbers
-    limit = 1_500_000  # fragments, plans and logs fit; the new trajectory file does not
+    limit = 1_500_000  # segments, plans and logs fit; the new trajectory file does not
 
     proc = project.snakemake(cores=2, expect=None, file_size_limit=limit)
     _check_failed_merge(project, proc, before, "file size limit")
-    assert len(project.fragment_files()) == 200
+    assert len(project.fragments_by_idx()) == 200
 
     # with room again, the next invocation only merges
     n_calls = len(project.calls())

@@ -42,12 +42,12 @@ def test_kill_9_and_resume_without_recomputation(project):
     proc = project.start_snakemake(log=project.path / "first_attempt.log", new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while len(project.fragment_files()) < 3:
+        while len(project.fragments_by_idx()) < 3:
             assert proc.poll() is None, (
                 "snakemake ended before it could be killed:\n"
                 + (project.path / "first_attempt.log").read_text()
             )
-            assert time.monotonic() < deadline, "no fragments appeared"
+            assert time.monotonic() < deadline, "no records appeared"
             time.sleep(0.02)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)

@@ -1,15 +1,15 @@
-"""Unit tests of the fragment skip logic: a job computes exactly the runs without a valid,
-completed fragment of their own point."""
+"""Unit tests of the fragment store and its skip logic: a job computes exactly the runs
+without a valid, completed record of their own point; old one-file-per-run fragments are
+read in place."""
 
 from __future__ import annotations
 
 import pickle
-import shutil
 
 import pytest
 
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import fragment, plan
+from pypet_sm.execute import fragment, plan, segment, store
 from pypet_sm.execute import job as run
 from pypet_sm.hdf5.records import Item, RunRecord
 from pypet_sm.provenance import environment
@@ -42,6 +42,7 @@ class Job:
             "job": f"{module}:run",
             "runs_per_job": 4,
         }
+        self.config = config
         self.plan = plan.from_config(config)
         environment.start(self.plan.settings)  # what Snakemake's onstart does
         assert self.plan.n_jobs == 1
@@ -54,13 +55,31 @@ class Job:
         path = self.directory / "calls.txt"
         return [int(line) for line in path.read_text().split()] if path.exists() else []
 
-    def path(self, idx: int):
-        directory = fragment.fragment_dir(self.plan.settings.trajectory_state)
-        return fragment.fragment_path(directory, self.plan.keys[idx])
+    @property
+    def state(self):
+        return self.plan.settings.trajectory_state
+
+    def segments(self):
+        return store.segment_files(self.state)
 
     def statuses(self) -> list[str | None]:
-        headers = [fragment.read_header(self.path(idx)) for idx in range(4)]
-        return [header and header["status"] for header in headers]
+        index = store.scan(self.state)
+        return [index.lookup(self.plan.keys[idx])[0] for idx in range(4)]
+
+    def body(self, idx: int) -> dict:
+        index = store.scan(self.state)
+        entry = index.entry(self.plan.keys[idx])
+        assert entry is not None
+        return index.read(entry)
+
+    def offsets(self) -> dict[int, tuple[int, int]]:
+        """Run index -> (offset, length) of its record in the only segment."""
+        (path,) = self.segments()
+        scanned = segment.scan(path.read_bytes())
+        where = dict(
+            zip(scanned.keys, zip(scanned.offset, scanned.length, strict=True), strict=True)
+        )
+        return {idx: where[key] for idx, key in enumerate(self.plan.keys) if key in where}
 
 
 @pytest.fixture
@@ -69,18 +88,19 @@ def job(tmp_path, monkeypatch):
     return Job(tmp_path)
 
 
-def test_fragments_are_written_and_a_second_run_skips_them(job):
+def test_records_are_written_and_a_second_run_skips_them(job):
     job.run()
     assert job.calls() == [0, 1, 2, 3]
     assert job.statuses() == ["completed"] * 4
+    assert len(job.segments()) == 1, "one segment per job attempt"
     for idx in range(4):
-        header, body = fragment.read(job.path(idx))
-        assert header["key"] == job.plan.keys[idx]
+        body = job.body(idx)
         assert body["idx"] == idx
         assert body["name"] == f"run_{idx:08d}"
         assert body["parameters"] == {"x": idx + 1}
         assert body["finish"] >= body["start"] > 0
         assert body["traceback"] is None
+        assert body["environment"].startswith("environment_") and body["pid"] > 0
         results = {item["name"]: item["values"] for item in body["results"]}
         assert results == {"z": {"z": (idx + 1) * 10}}
     assert job.manifest.exists()
@@ -88,21 +108,33 @@ def test_fragments_are_written_and_a_second_run_skips_them(job):
     job.run()
     assert job.calls() == [0, 1, 2, 3], "nothing is computed twice"
     assert job.manifest.exists()
+    assert len(job.segments()) == 1, "an attempt that computes nothing writes no segment"
     # no temp files are left behind
-    state = job.plan.settings.trajectory_state
-    assert not [p for p in state.rglob("*.tmp")]
+    assert not [p for p in job.state.rglob("*.tmp")]
 
 
-def test_damaged_or_foreign_fragments_are_recomputed(job):
+def _damage(path, offset, data: bytes) -> None:
+    content = bytearray(path.read_bytes())
+    content[offset : offset + len(data)] = data
+    path.write_bytes(bytes(content))
+
+
+def test_damaged_records_are_recomputed_and_the_others_kept(job):
     job.run()
-    job.path(1).write_bytes(job.path(1).read_bytes()[:5])  # cut off, as by a power cut
-    shutil.copy(job.path(0), job.path(2))  # a valid fragment, but of another point
-    job.path(3).write_bytes(b"")
+    (path,) = job.segments()
+    where = job.offsets()
+    _damage(path, where[1][0] + where[1][1] - 2, b"\xff\xff")  # run 1's body
+    _damage(path, where[2][0] + 1, b"X")  # run 2's magic: found again after it
     job.run()
-    assert job.calls() == [0, 1, 2, 3, 1, 2, 3]
+    assert job.calls() == [0, 1, 2, 3, 1, 2]
     assert job.statuses() == ["completed"] * 4
-    _, body = fragment.read(job.path(2))
-    assert body["idx"] == 2
+    assert job.body(2)["idx"] == 2
+    assert len(job.segments()) == 2
+    # a torn tail (as a power cut leaves it) costs only the runs in it
+    (path,) = [p for p in job.segments() if p != path]
+    path.write_bytes(path.read_bytes()[:-7])
+    job.run()
+    assert job.calls() == [0, 1, 2, 3, 1, 2, 2]
 
 
 def test_a_failed_run_is_recorded_and_retried_alone(job):
@@ -112,31 +144,80 @@ def test_a_failed_run_is_recorded_and_retried_alone(job):
     assert not job.manifest.exists(), "a failed job writes no manifest"
     assert job.calls() == [0, 1, 2, 3], "the job goes on after a failing run"
     assert job.statuses() == ["completed", "failed", "completed", "completed"]
-    _, body = fragment.read(job.path(1))
-    assert "RuntimeError: asked to fail run 1" in body["traceback"]
-    assert not fragment.is_completed(job.path(1), job.plan.keys[1])
+    assert "RuntimeError: asked to fail run 1" in job.body(1)["traceback"]
     (job.directory / "fail_1").unlink()
     job.run()
     assert job.calls() == [0, 1, 2, 3, 1]
-    assert job.statuses() == ["completed"] * 4
+    assert job.statuses() == ["completed"] * 4, "a completed record wins over a failed one"
     assert job.manifest.exists()
+
+
+def test_discard_removes_exactly_the_records_of_the_keys_given(job):
+    (job.directory / "fail_1").touch()
+    with pytest.raises(PypetSmError):
+        job.run()
+    (job.directory / "fail_1").unlink()
+    job.run()
+    assert job.statuses() == ["completed"] * 4
+    before = set(job.segments())
+    assert store.discard(job.state, [job.plan.keys[1], job.plan.keys[3]]) == 3  # 1 twice
+    assert job.statuses() == ["completed", "missing", "completed", "missing"]
+    assert set(job.segments()).isdisjoint(before), "rewritten under new names"
+    assert not [p for p in job.state.rglob("*.tmp")]
+    assert store.discard(job.state, [job.plan.keys[1]]) == 0
+    job.manifest.unlink()
+    job.run()
+    assert job.calls()[-2:] == [1, 3]
+
+
+def test_a_segment_scanned_once_is_read_from_the_cache_and_from_its_end(job):
+    job.run()
+    index = store.scan(job.state, write_cache=True)
+    assert (store.store_dir(job.state) / store.CACHE).is_file()
+    (path,) = job.segments()
+    # a record appended since the cache was written (an orphan still running) is found
+    writer = store.Writer(job.state, 0)
+    writer.path = path
+    writer.append("ab" * 20, _run(9))
+    index = store.scan(job.state, write_cache=True)
+    assert index.lookup("ab" * 20)[0] == store.COMPLETED
+    assert all(index.lookup(key)[0] == store.COMPLETED for key in job.plan.keys)
+    # a changed byte changes the mtime: scanned in full again
+    _damage(path, path.stat().st_size - 3, b"!")
+    assert store.scan(job.state).lookup("ab" * 20)[0] == store.DAMAGED
+
+
+def test_old_fragment_files_are_read_in_place_not_recomputed(job):
+    """A store of pypet_sm before the segments (format 3 files, one per run)."""
+    directory = fragment.fragment_dir(job.state)
+    for idx in range(4):
+        path = fragment.fragment_path(directory, job.plan.keys[idx])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        run = _run(idx, [Item("z", {"z": (idx + 1) * 10})])
+        run.completed = idx != 3
+        fragment.write(path, job.plan.keys[idx], run, job.directory)
+    assert job.statuses() == ["completed"] * 3 + ["failed"]
+    job.run()
+    assert job.calls() == [3], "only the failed run is computed"
+    assert job.statuses() == ["completed"] * 4
+    assert job.body(0)["results"][0]["values"] == {"z": 10}
+    assert store.discard(job.state, [job.plan.keys[0]]) == 1
+    assert job.statuses()[0] == store.MISSING
 
 
 def test_is_completed_checks_status_key_and_format(tmp_path):
     key = "ab" * 20
     path = fragment.fragment_path(tmp_path, key)
     assert fragment.read_header(path) is None
-    assert not fragment.is_completed(path, key)
     assert fragment.check(path, key) == (fragment.MISSING, "")
     path.parent.mkdir(parents=True)
     run = _run(0)
     fragment.write(path, key, run, tmp_path)
-    assert fragment.is_completed(path, key)
-    assert not fragment.is_completed(path, "cd" * 20)
+    assert fragment.check(path, key)[0] == fragment.COMPLETED
     assert fragment.check(path, "cd" * 20)[0] == fragment.FOREIGN
     run.completed, run.error = False, ("ValueError: x", "Traceback ...")
     fragment.write(path, key, run, tmp_path)
-    assert not fragment.is_completed(path, key)
+    assert fragment.check(path, key)[0] == fragment.FAILED
     # the format 1 layout (two bare pickles) and other foreign files fail the checks
     path.write_bytes(pickle.dumps({"format": 1, "key": key, "status": fragment.COMPLETED}))
     assert fragment.check(path, key)[0] == fragment.DAMAGED
@@ -202,15 +283,64 @@ def test_foreign_files_are_detected(tmp_path, content):
     assert fragment.check(path, key)[0] == fragment.DAMAGED
 
 
-def test_damaged_fragments_are_named_in_the_job_log(job, caplog):
+def test_damaged_records_are_named_in_the_job_log(job, caplog):
     job.run()
-    data = job.path(2).read_bytes()
-    job.path(2).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    (path,) = job.segments()
+    offset, length = job.offsets()[2]
+    _damage(path, offset + length - 1, b"\x00")
     with caplog.at_level("WARNING", logger="pypet_sm.execute.job"):
         job.run()
     assert job.calls() == [0, 1, 2, 3, 2]
-    assert "run_00000002: its fragment" in caplog.text
+    assert "run_00000002: its record is damaged" in caplog.text
     assert "checksum mismatch" in caplog.text
+
+
+def _segment(tmp_path):
+    """A segment of two records: (its bytes, the keys)."""
+    writer = store.Writer(tmp_path, 0)
+    keys = ["ef" * 20, "12" * 20]
+    writer.append(keys[0], _run(7, [Item("z", {"z": 1.5})]))
+    writer.append(keys[1], _run(8, [Item("z", {"z": 2.5})]))
+    return writer.path, keys
+
+
+def test_every_truncation_and_every_flipped_byte_of_a_segment_is_detected(tmp_path):
+    """Cut the segment at every length and flip every byte (one at a time): a record is
+    either read back as it was written or not valid at all."""
+    path, keys = _segment(tmp_path)
+    data = path.read_bytes()
+    good = {key: store.scan(tmp_path).read(store.scan(tmp_path).entry(key)) for key in keys}
+
+    def check() -> int:
+        index = store.scan(tmp_path)
+        valid = 0
+        for key in keys:
+            state, _, entry = index.lookup(key)
+            if state == store.COMPLETED:
+                assert entry is not None
+                try:
+                    body = index.read(entry)
+                except store.DamagedFragment:
+                    continue
+                assert body == good[key]
+                valid += 1
+        return valid
+
+    tried = 0
+    for length in range(len(data)):
+        path.write_bytes(data[:length])
+        assert check() < 2, length
+        tried += 1
+    for position in range(len(data)):
+        for flip in (0x01, 0x80):
+            damaged = bytearray(data)
+            damaged[position] ^= flip
+            path.write_bytes(bytes(damaged))
+            assert check() < 2, (position, flip)
+            tried += 1
+    path.write_bytes(data + b"\0garbage")  # appended bytes: the records still stand
+    assert check() == 2
+    assert tried > 3 * len(data) - 1
 
 
 FORMAT_2_BODY = {
@@ -306,3 +436,23 @@ def test_the_record_round_trips_as_builtins(tmp_path):
     fragment.write(path, key, run, tmp_path)
     assert b"pypet_sm" not in path.read_bytes()
     assert fragment.read_run(path) == run
+
+
+def test_a_job_finds_its_records_in_other_jobs_segments_through_the_strays(job):
+    """After runs_per_job changes, the records of job 1's runs lie in job 0's segment: the
+    parse-time scan writes where they are, so the job reads its own segments and that."""
+    job.run()
+    halves = plan.from_config({**job.config, "runs_per_job": 2})
+    assert halves.n_jobs == 2
+    state = job.state
+    jobs = [
+        (halves.job_runs(n).start, halves.keys[halves.job_runs(n).start : halves.job_runs(n).stop])
+        for n in range(2)
+    ]
+    store.write_strays(state, store.scan(state), jobs)
+    run.run_job(halves.job_plan(1), job.directory / "manifest_1.json")
+    assert job.calls() == [0, 1, 2, 3], "nothing computed again"
+    # without the strays file, the job would not look beyond its own segments
+    (store.store_dir(state) / store.STRAYS).unlink()
+    index = store.job_index(state, 2, halves.keys[2:])
+    assert index.lookup(halves.keys[2])[0] == store.MISSING

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import time
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 
 import pypet_sm
 from pypet_sm.errors import ConfigError, ParameterLockedException, PypetSmError, TrajectoryError
-from pypet_sm.execute import fragment, job_function, plan
+from pypet_sm.execute import job_function, plan, store
 from pypet_sm.execute.run_values import protect
 from pypet_sm.execute.single_run import SingleRun
 from pypet_sm.hdf5 import writable
@@ -224,20 +225,20 @@ def test_a_returned_coroutine_or_generator_fails_the_run(run_view, returned, kin
 
 def _header(tmp_path, read_index: bool, idx: int = 3):
     key = "ab" * 20
-    path = fragment.fragment_path(tmp_path, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(tmp_path / "fragments", ignore_errors=True)
     run = RunRecord(idx, f"run_{idx:08d}", 1.7e9, 1.7e9 + 1, True, [], [], None, "env")
-    fragment.write(path, key, run, tmp_path, read_index)
-    return path, key
+    store.Writer(tmp_path, 0).append(key, run, read_index)
+    return store.scan(tmp_path), key
 
 
-def test_a_fragment_that_read_its_index_is_reused_at_that_index_only(tmp_path, caplog):
+def test_a_record_that_read_its_index_is_reused_at_that_index_only(tmp_path, caplog):
     logger = logging.getLogger("test")
     for read in (False, True):
-        path, key = _header(tmp_path, read)
-        assert (fragment.READ_INDEX in fragment.read_header(path)) is read
+        index, key = _header(tmp_path, read)
+        entry = index.entry(key)
+        assert entry is not None and (store.READ_INDEX in entry.header) is read
         for idx in (3, 0):
-            todo = fragment.to_compute([idx], lambda _, key=key: key, {idx: path}, str, logger)
+            todo = store.to_compute([idx], lambda _, key=key: key, index, str, logger)
             assert todo == ([idx] if read and idx != 3 else [])
     assert "0 computed again: it read its run index and now has index 0" in caplog.text
 

@@ -331,3 +331,40 @@ def test_run_jobs_go_as_one_array_and_resume_after_scancel(slurm_project):
         # SLURM_JOB_ID of an array task is its own job id (not A_i); a job cancelled midway
         # has its runs from two SLURM jobs
         assert all(ids) and len(ids) >= n_runs // 2, ids
+
+
+def test_damaged_records_are_recomputed_in_slurm_jobs(slurm_project):
+    """A damaged record and a damaged manifest after a finished run: the rerun computes
+    them in SLURM jobs, never in the merge on the submitting host."""
+    from pypet_sm.execute import segment, store
+
+    from .conftest import SIM, multiply_config
+
+    project = slurm_project
+    project.write_module(SIM)
+    project.write_config(multiply_config(name="repair"))
+    project.snakemake(*SLURM, cores=None)
+    assert len(project.calls()) == 6
+    with project.load() as traj:
+        expected = traj.f_get_from_runs("z", use_indices=True)
+    segments = sorted(store.segment_files(project.state))
+    assert len(segments) == 3
+    scanned = segment.scan(segments[0].read_bytes())
+    data = bytearray(segments[0].read_bytes())
+    data[scanned.offset[1] + scanned.length[1] - 2] ^= 0x10  # run 1's body
+    segments[0].write_bytes(bytes(data))
+    manifest = project.state / "manifests" / "job_000002.json"
+    manifest.write_text(manifest.read_text()[:-5])  # damaged: job 2 runs again, computing nothing
+
+    proc = project.snakemake(*SLURM, cores=None)
+    output = proc.stdout + proc.stderr
+    assert "pypet_sm: 2 finished run job(s) run again" in output, project.describe(proc)
+    assert sorted(call[0] for call in project.calls()[6:]) == [1], project.describe(proc)
+    assert output.count("\nrule run_job:") == 2, output
+    assert "comput" not in (project.path / "logs/repair/merge.log").read_text().lower()
+    with project.load() as traj:
+        table = traj.runs_table(provenance=True)
+        assert traj.f_get_from_runs("z", use_indices=True) == expected
+    assert str(table["cluster_job_id"][1]).isdigit(), table
+    proc = project.snakemake(*SLURM, cores=None)
+    assert "Nothing to be done" in proc.stdout + proc.stderr, project.describe(proc)

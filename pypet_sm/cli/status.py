@@ -1,6 +1,6 @@
 """`pypet-sm status`: runs done / failed / missing of a config's exploration, time left, the
-failed runs. It only reads: no lock, so it works while snakemake runs (fragments appear,
-vanish or are half-written under it; a file that fails its checks counts as missing)."""
+failed runs. It only reads: no lock, so it works while snakemake runs (records are appended
+under it, a half-written one fails its checks and counts as missing)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pypet_sm.cli.usage import UsageError
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import fragment, job_function
+from pypet_sm.execute import job_function, store
 from pypet_sm.hdf5.layout import run_name
 
 if TYPE_CHECKING:  # planning imports the user's job module: only when status runs
@@ -78,30 +78,27 @@ def _job_log(plan: Plan, idx: int) -> str:
 
 def status(config_path: Path, cores: int) -> int:
     plan = load_plan(config_path)
-    directory = fragment.fragment_dir(plan.settings.trajectory_state)
-    done: list[Path] = []
+    index = store.scan(plan.settings.trajectory_state)
+    done: list[store.Entry] = []
     finishes: list[float] = []
-    failed: list[tuple[int, Path]] = []
+    failed: list[tuple[int, store.Entry]] = []
     damaged: list[tuple[int, str]] = []
-    absent: list[int] = []  # no valid fragment: missing, damaged or foreign
+    absent: list[int] = []  # no valid record: missing, damaged or foreign
     current_code = job_function.source_digest(plan.settings.job)
     code_changed = 0
     for idx in plan.runs:
-        path = fragment.fragment_path(directory, plan.key(idx))
-        state, reason, header = fragment.inspect(path, plan.key(idx))
-        # a fragment that read its run index stands only for that index (as in the run job)
-        if state == fragment.COMPLETED and header is not None and fragment.reusable_at(header, idx):
-            done.append(path)
-            code_changed += (
-                bool(header.get(fragment.CODE)) and header[fragment.CODE] != current_code
-            )
-            if isinstance(header.get("finish"), (int, float)):
-                finishes.append(float(header["finish"]))
-        elif state == fragment.FAILED:
-            failed.append((idx, path))
+        state, reason, entry = index.lookup(plan.key(idx))
+        # a record that read its run index stands only for that index (as in the run job)
+        if state == store.COMPLETED and entry is not None and entry.reusable_at(idx):
+            done.append(entry)
+            code_changed += bool(entry.code) and entry.code != current_code
+            if isinstance(entry.finish, (int, float)):
+                finishes.append(float(entry.finish))
+        elif state == store.FAILED and entry is not None:
+            failed.append((idx, entry))
         else:
             absent.append(idx)
-            if state in (fragment.DAMAGED, fragment.FOREIGN):
+            if state in (store.DAMAGED, store.FOREIGN):
                 damaged.append((idx, reason))
     total = len(plan)
     missing = total - len(done) - len(failed)
@@ -110,11 +107,11 @@ def status(config_path: Path, cores: int) -> int:
     percent = 100 * len(done) / total if total else 100.0
     print(f"{_bar(len(done), len(failed), total)} {percent:.1f}%")
     runtimes = []
-    for path in done[-SAMPLE_RUNTIMES:]:  # the last runs in run order
+    for entry in done[-SAMPLE_RUNTIMES:]:  # the last runs in run order
         try:
-            _, body = fragment.read(path)
+            body = index.read(entry)
             runtimes.append(float(body["finish"]) - float(body["start"]))
-        except (OSError, fragment.DamagedFragment, KeyError, TypeError, ValueError):
+        except (store.DamagedFragment, KeyError, TypeError, ValueError):
             continue  # vanished or replaced meanwhile
     if runtimes:
         median = statistics.median(runtimes)
@@ -138,17 +135,17 @@ def status(config_path: Path, cores: int) -> int:
             "`pypet-sm forget --code-changed` makes the next snakemake compute them again"
         )
     for idx, reason in damaged[:LIST_FAILED]:
-        print(f"  {run_name(idx)}: fragment damaged ({reason}); counted as missing")
+        print(f"  {run_name(idx)}: record damaged ({reason}); counted as missing")
     if absent:
         _explain_missing_of_finished_jobs(plan, absent)
     if failed:
         print(f"failed runs ({len(failed)}):")
-        for idx, path in failed[:LIST_FAILED]:
+        for idx, entry in failed[:LIST_FAILED]:
             try:
-                _, body = fragment.read(path)
+                body = index.read(entry)
                 exception = str(body.get("exception", "")).strip().splitlines()[-1:]
-            except (OSError, fragment.DamagedFragment):
-                exception = ["(its fragment changed while reading; run status again)"]
+            except store.DamagedFragment:
+                exception = ["(its record changed while reading; run status again)"]
             shown = exception[0] if exception else "?"
             print(f"  {run_name(idx)}: {shown}  (log {_job_log(plan, idx)})")
         if len(failed) > LIST_FAILED:
@@ -160,9 +157,10 @@ def status(config_path: Path, cores: int) -> int:
 
 
 def _explain_missing_of_finished_jobs(plan: Plan, absent: list[int]) -> None:
-    """Runs whose fragment went away after their job wrote its manifest: Snakemake counts the
-    job as done, so a plain rerun says nothing to do. A job whose manifest is not the current
-    one (the exploration was extended or edited, the job's plan changed) runs again anyway."""
+    """Runs whose record went away after their job wrote its manifest: Snakemake would count
+    the job as done, but the parse-time check (pypet_sm/execute/repair.py) runs it again. A
+    job whose manifest is not the current one (the exploration was extended or edited, the
+    job's plan changed) runs again anyway, so its runs are not counted here."""
     from pypet_sm.execute import manifest
 
     state = plan.settings.trajectory_state
@@ -180,9 +178,8 @@ def _explain_missing_of_finished_jobs(plan: Plan, absent: list[int]) -> None:
             lost.append(idx)
     if lost:
         print(
-            f"{len(lost)} of the missing runs belong to jobs that finished (their fragments "
-            "were removed or damaged since), so snakemake sees nothing to do for them: "
-            f"`pypet-sm forget --runs {_ranges(lost)}` makes the next snakemake compute them"
+            f"{len(lost)} of the missing runs belong to jobs that finished (their records "
+            "were removed or damaged since): `snakemake --cores N` runs those jobs again"
         )
 
 

@@ -50,7 +50,7 @@ def state_temps(trajectory_state: Path) -> int:
     """Remove what killed processes left in a trajectory's state folder; the number removed."""
     state = Path(trajectory_state)
     removed = 0
-    for sub in ("", "manifests", "plans", "environments", "failures"):
+    for sub in ("", "manifests", "plans", "environments", "failures", "fragments"):
         for path in dead_writers_temps(state / sub):
             path.unlink(missing_ok=True)
             removed += 1

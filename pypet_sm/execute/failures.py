@@ -65,6 +65,31 @@ def clear_record(trajectory_state: Path, first_run: int, token: str = "") -> Non
         path.unlink(missing_ok=True)
 
 
+def repair_tokens(trajectory_state: Path, first_runs: list[int]) -> dict[int, str]:
+    """Tokens that make Snakemake run jobs whose output exists but must run again (their
+    records or manifest are damaged, foreign or missing: pypet_sm/execute/repair.py). A
+    job's token stays the same until the job has run, so a dry run and the run after it
+    agree; the job's success keeps it as its plain token (`clear_record`)."""
+    found = {}
+    for first_run in first_runs:
+        path = record_path(trajectory_state, first_run)
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            record = {}
+        if not isinstance(record, dict):
+            record = {}
+        if record.get("repair") and record.get("token"):
+            found[first_run] = str(record["token"])
+            continue
+        failed = record.get("failed") if isinstance(record.get("failed"), list) else []
+        token = uuid.uuid4().hex
+        record = {**record, "first_run": first_run, "failed": failed, "token": token}
+        atomic.write_text(path, json.dumps({**record, "repair": True}, default=repr), fsync=False)
+        found[first_run] = token
+    return found
+
+
 def tokens(trajectory_state: Path) -> dict[int, str]:
     """First run of a job -> the token of its failure record (the run rule's `retry` param)."""
     return {

@@ -1,11 +1,12 @@
 """Forgetting chosen runs on purpose, so that the next `snakemake` computes exactly them again.
 
-A run is forgotten by removing its fragment and the manifest of its job: the manifest is the
-run job's Snakemake output, so Snakemake runs the job again, and the job skips its runs whose
-fragments are still there. The merge record (the merge's output) is moved aside, so the merge
-runs and needs those manifests. Nothing else changes: other jobs keep their manifests and are
-not run. The record and manifests go first, so an interrupted forget never leaves a run
-without its fragment in a job Snakemake counts as done (forgetting again finishes it).
+A run is forgotten by removing its record from the fragment store (pypet_sm/execute/store.py)
+and the manifest of its job: the manifest is the run job's Snakemake output, so Snakemake
+runs the job again, and the job skips its runs whose records are still there. The merge
+record (the merge's output) is moved aside, so the merge runs and needs those manifests.
+Nothing else changes: other jobs keep their manifests and are not run. The merge record and
+manifests go first, so an interrupted forget never leaves a run without its record in a job
+Snakemake counts as done (forgetting again finishes it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pypet_sm.define import validate
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import fragment, manifest
+from pypet_sm.execute import manifest, store
 from pypet_sm.execute.condition import Condition
 
 if TYPE_CHECKING:
@@ -31,16 +32,9 @@ class SelectionError(PypetSmError):
 
 
 def discard(trajectory_state: Path, keys: Iterable[str]) -> int:
-    """Remove the stored runs of these point keys; the number of fragments removed.
-
-    The one place that knows how runs are stored (one file per run today)."""
-    directory = fragment.fragment_dir(trajectory_state)
-    removed = 0
-    for key in keys:
-        with contextlib.suppress(FileNotFoundError):
-            fragment.fragment_path(directory, key).unlink()
-            removed += 1
-    return removed
+    """Remove the stored runs of these point keys; the number of records removed (the
+    store's own `discard`, which rewrites the segments holding them atomically)."""
+    return store.discard(trajectory_state, keys)
 
 
 # selecting ---------------------------------------------------------------------------------
@@ -78,35 +72,32 @@ def where(plan: Plan, text: str) -> set[int]:
     }
 
 
-def _headers(plan: Plan) -> dict[int, dict]:
-    """Run index -> header of its valid fragment (completed or failed) at that index."""
-    directory = fragment.fragment_dir(plan.settings.trajectory_state)
+def _entries(plan: Plan) -> dict[int, store.Entry]:
+    """Run index -> its valid record (completed or failed) in the store."""
+    index = store.scan(plan.settings.trajectory_state)
     found = {}
     for idx in plan.runs:
-        state, _, header = fragment.inspect(
-            fragment.fragment_path(directory, plan.key(idx)), plan.key(idx)
-        )
-        if header is not None and state in (fragment.COMPLETED, fragment.FAILED):
-            found[idx] = header
+        state, _, entry = index.lookup(plan.key(idx))
+        if entry is not None and state in (store.COMPLETED, store.FAILED):
+            found[idx] = entry
     return found
 
 
 def failed(plan: Plan) -> set[int]:
-    """Runs whose fragment records a failure."""
-    return {idx for idx, h in _headers(plan).items() if h.get("status") == fragment.FAILED}
+    """Runs whose record is a failure."""
+    return {idx for idx, entry in _entries(plan).items() if not entry.completed}
 
 
 def code_changed(plan: Plan, current: str) -> tuple[set[int], int]:
     """(completed runs computed by another version of the job module than `current`, the
-    number of completed runs whose fragment does not say: written by an older pypet_sm)."""
+    number of completed runs whose record does not say: written by an older pypet_sm)."""
     changed, unknown = set(), 0
-    for idx, header in _headers(plan).items():
-        if header.get("status") != fragment.COMPLETED or not fragment.reusable_at(header, idx):
+    for idx, entry in _entries(plan).items():
+        if not entry.completed or not entry.reusable_at(idx):
             continue
-        code = header.get(fragment.CODE)
-        if not code:
+        if not entry.code:
             unknown += 1
-        elif code != current:
+        elif entry.code != current:
             changed.add(idx)
     return changed, unknown
 
@@ -116,7 +107,7 @@ def code_changed(plan: Plan, current: str) -> tuple[set[int], int]:
 class Forgotten:
     runs: list[int]
     jobs: list[int]
-    fragments: int  # fragments removed (a run without one only had its job's manifest)
+    fragments: int  # records removed (a run without one only had its job's manifest)
 
 
 def forget(plan: Plan, runs: Iterable[int], dry_run: bool = False) -> Forgotten:
@@ -125,8 +116,8 @@ def forget(plan: Plan, runs: Iterable[int], dry_run: bool = False) -> Forgotten:
     jobs = sorted({idx // plan.runs_per_job for idx in selected})
     state = plan.settings.trajectory_state
     if dry_run or not selected:
-        directory = fragment.fragment_dir(state)
-        present = sum(fragment.fragment_path(directory, plan.key(i)).exists() for i in selected)
+        index = store.scan(state)
+        present = sum(index.entry(plan.key(i)) is not None for i in selected)
         return Forgotten(selected, jobs, present)
     # Snakemake leaves a job whose output is missing alone while the merge's output is there
     # ("Nothing to be done"), so the merge record goes too. Moved aside, not deleted: the

@@ -1,4 +1,8 @@
-"""Fragments: one file per finished (or failed) single run, named by its point key.
+"""Old fragment stores: one file per finished (or failed) single run, named by its point key.
+
+pypet_sm before the segment store (pypet_sm/execute/store.py) wrote one fragment file per
+run; such files are still read in place (looked up by key), never recomputed. `write` is
+kept so that tests can make an old store.
 
 A fragment is a fixed prefix (magic, lengths and CRC-32 checksums of both parts), a small
 pickled header (format, key, status) and the pickled body: the run's `RunRecord` as builtins
@@ -15,11 +19,9 @@ damaged by a power cut fails its checksum and its run is simply computed again.
 
 from __future__ import annotations
 
-import logging
 import pickle
 import struct
 import zlib
-from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -189,10 +191,6 @@ def read_header(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def is_completed(path: Path, key: str) -> bool:
-    return check(path, key)[0] == COMPLETED
-
-
 def read(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Checked header and body (the run record's builtins, in this format); raises OSError
     or DamagedFragment."""
@@ -208,59 +206,3 @@ def read_run(path: Path) -> RunRecord:
         return RunRecord.from_builtins(body)
     except (KeyError, TypeError, ValueError) as error:
         raise DamagedFragment(f"holds no run record ({type(error).__name__}: {error})") from None
-
-
-def reusable_at(header: dict[str, Any], idx: int) -> bool:
-    """Whether a completed fragment may stand for run `idx`: fragments are keyed by point, so
-    one may have been computed under another index; that matters only if the run read it."""
-    read = header.get(READ_INDEX)
-    return read is None or read == idx
-
-
-def to_compute(
-    runs: Iterable[int],
-    key: Callable[[int], str],
-    paths: Mapping[int, Path],
-    name: Callable[[int], str],
-    logger: logging.Logger,
-) -> list[int]:
-    """The runs (indices) without a valid completed fragment reusable at their index;
-    damaged or foreign fragments are named in the log, runs computed again because they
-    read an index that changed in one line per job. `key(idx)`, `paths[idx]` and `name(idx)`
-    describe each run."""
-    todo = []
-    moved: list[tuple[int, int]] = []  # (index now, index the fragment was computed with)
-    for idx in runs:
-        state, reason, header = inspect(paths[idx], key(idx))
-        if state == COMPLETED:
-            assert header is not None  # a completed fragment has its header
-            if reusable_at(header, idx):
-                continue
-            moved.append((idx, header[READ_INDEX]))
-        todo.append(idx)
-        if state in (DAMAGED, FOREIGN):
-            logger.warning(
-                "%s: its fragment %s is %s (%s); computing the run again",
-                name(idx),
-                paths[idx],
-                state,
-                reason,
-            )
-    if moved:
-        shown = ", ".join(f"{name(now)} (computed as run {then})" for now, then in moved[:10])
-        more = f" and {len(moved) - 10} more" if len(moved) > 10 else ""
-        if len(moved) == 1:
-            logger.warning(
-                "%s computed again: it read its run index and now has index %d (its "
-                "fragment was computed as run %d)",
-                name(moved[0][0]),
-                *moved[0],
-            )
-        else:
-            logger.warning(
-                "%d runs computed again: they read their run index and now have another: %s%s",
-                len(moved),
-                shown,
-                more,
-            )
-    return todo

@@ -1,11 +1,12 @@
-"""Run jobs: call the job function once per single run and write each run's fragment.
+"""Run jobs: call the job function once per single run and store each run's record.
 
 A job covers consecutive runs of the plan. Its process is a supervisor
 (pypet_sm/execute/supervisor.py) that forks a worker (pypet_sm/execute/worker.py): the
 worker imports the job function once, builds one single-run view of the trajectory, and per
 run only swaps in the explored values, so the framework's cost per run stays far below a
-millisecond. Runs whose completed fragment exists are skipped; a failing run (an exception,
-a crash of its process, a timeout) is recorded (traceback in its fragment and the logs) and
+millisecond. Runs with a completed record in the fragment store (pypet_sm/execute/store.py)
+are skipped; a failing run (an exception, a crash of its process, a timeout) is recorded
+(traceback in its record and the logs) and
 the job goes on with its other runs, then fails, so nothing computed is lost and a rerun
 retries only the failed runs. Every path the job writes is absolute from the start: a job
 function may change the working directory.
@@ -26,7 +27,7 @@ from typing import Any
 
 from pypet_sm import atomic
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import failures, fragment
+from pypet_sm.execute import failures, store
 from pypet_sm.execute import manifest as manifests
 from pypet_sm.execute.inflight import NONE, InFlight
 from pypet_sm.execute.plan import Plan, run_name
@@ -105,19 +106,20 @@ def run_job(
     # absolute from the start: the job function may change the working directory
     state = Path(os.path.abspath(plan.settings.trajectory_state))
     manifest = Path(os.path.abspath(manifest))
-    directory = fragment.fragment_dir(state)
-    paths = {idx: fragment.fragment_path(directory, plan.key(idx)) for idx in runs}
     with _job_directory(state, plan.first_run) as tmp_dir:
-        todo = fragment.to_compute(runs, plan.key, paths, run_name, logger)
+        # read once the lock is ours: an orphan of this job on this host has finished
+        index = store.job_index(state, plan.first_run, plan.keys)
+        todo = store.to_compute(runs, plan.key, index, run_name, logger)
         logger.info("job of %s: %d already done", label, len(runs) - len(todo))
-        _in_flight_before(tmp_dir, paths, plan)
+        _in_flight_before(tmp_dir, index, plan)
         stats = RunStats()
         if todo:
             record = InFlight(tmp_dir.with_suffix(".run"))
+            writer = store.Writer(state, plan.first_run)
             try:
-                supervisor = Supervisor(plan, paths, tmp_dir, job, record, plan.settings.timeout)
+                supervisor = Supervisor(plan, writer, tmp_dir, job, record, plan.settings.timeout)
                 outcome = supervisor.run(todo)
-            except OSError as error:  # writing the fragment of a crashed run
+            except OSError as error:  # writing the record of a crashed run
                 raise JobStopped(failures.write_failure("a fragment", error)) from None
             finally:
                 record.close()
@@ -193,12 +195,12 @@ def _write_quietly(write: Any, *args: Any) -> None:
         logger.warning("cannot record the failed runs: %s", error)
 
 
-def _in_flight_before(tmp_dir: Path, paths: dict[int, Path], plan: Plan) -> None:
+def _in_flight_before(tmp_dir: Path, index: store.Index, plan: Plan) -> None:
     """Name the run an earlier attempt of this job was computing when it was killed."""
     before = InFlight.previous(tmp_dir.with_suffix(".run"))
-    if before is None or before.idx == NONE or before.idx not in paths:
+    if before is None or before.idx == NONE or before.idx not in plan.runs:
         return
-    if fragment.check(paths[before.idx], plan.key(before.idx))[0] == fragment.COMPLETED:
+    if index.lookup(plan.key(before.idx))[0] == store.COMPLETED:
         return
     logger.warning(
         "%s was in flight when an earlier attempt of this job (worker pid %d, run started "

@@ -12,6 +12,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+OTHER_PLAN = "belongs to another job or plan"
+
 
 def path(trajectory_state: Path, job: int) -> Path:
     """Where the run rule puts job `job`'s manifest (its output)."""
@@ -44,5 +46,5 @@ def problem(manifest: Path, digest: str, first_run: int, last_run: int) -> str |
         first_run,
         last_run,
     ):
-        return "belongs to another job or plan"
+        return OTHER_PLAN
     return None

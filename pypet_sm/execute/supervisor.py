@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import cluster, fragment, process, worker
+from pypet_sm.execute import cluster, process, worker
 from pypet_sm.execute.inflight import NONE, InFlight
 from pypet_sm.execute.plan import Plan, run_name
+from pypet_sm.execute.store import Writer
 from pypet_sm.hdf5.records import RunRecord
 from pypet_sm.provenance import logs
 
@@ -58,7 +59,7 @@ class Outcome:
 @dataclass
 class Supervisor:
     plan: Plan
-    paths: dict[int, Path]
+    writer: Writer
     tmp_dir: Path
     job: JobContext
     record: InFlight
@@ -81,9 +82,7 @@ class Supervisor:
 
         def body(channel: worker.Channel) -> None:
             self.record.reset(os.getpid())
-            worker.compute(
-                self.plan, todo, self.paths, self.tmp_dir, self.job, self.record, channel
-            )
+            worker.compute(self.plan, todo, self.writer, self.job, self.record, channel)
 
         return process.fork_worker(body, self.tmp_dir / f"worker_{self._workers}.faults")
 
@@ -191,8 +190,8 @@ class Supervisor:
     def _record_crash(
         self, child: process.Worker, start: float, idx: int, timed_out: bool, how: str
     ) -> None:
-        path, key = self.paths[idx], self.plan.key(idx)
-        if fragment.check(path, key)[0] == fragment.COMPLETED:  # it died just after writing
+        key = self.plan.key(idx)
+        if self.writer.completed(key):  # it died just after writing
             self.outcome.completed += 1
             return
         name = run_name(idx)
@@ -233,7 +232,7 @@ class Supervisor:
             error=(exception, text),
             parameters=values,
         )
-        fragment.write(path, key, run, self.tmp_dir)
+        self.writer.append(key, run)
         self.outcome.failed.append(
             {"idx": idx, "name": name, "exception": exception, "parameters": values}
         )

@@ -2,11 +2,12 @@
 
 It is forked by the supervisor (pypet_sm/execute/supervisor.py) and tells it, through the
 in-flight record (pypet_sm/execute/inflight.py), which run it is computing, and through a
-pipe, the runs that failed and why it stopped. Each run's fragment is written here, as soon
-as the run ends. What a run raises, `SystemExit` and other `BaseException`s included, is that
-run's failure; `KeyboardInterrupt` (Ctrl-C) stops the job instead: the run is not done, it is
-computed at the next invocation. A run that changes the working directory gets it back
-after the run, so the next runs do not depend on it.
+pipe, the runs that failed and why it stopped. Each run's record is appended to the job
+attempt's segment of the fragment store here, as soon as the run ends. What a run raises,
+`SystemExit` and other `BaseException`s included, is that run's failure; `KeyboardInterrupt`
+(Ctrl-C) stops the job instead: the run is not done, it is computed at the next invocation.
+A run that changes the working directory gets it back after the run, so the next runs do not
+depend on it.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ import struct
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import cluster, failures, fragment, job_function
+from pypet_sm.execute import cluster, failures, job_function
 from pypet_sm.execute.inflight import InFlight
 from pypet_sm.execute.plan import Plan, run_name
 from pypet_sm.execute.single_run import SingleRun
+from pypet_sm.execute.store import Writer
 from pypet_sm.hdf5.records import RunRecord
 from pypet_sm.provenance import logs
 
@@ -76,17 +77,17 @@ def format_traceback() -> str:
 def compute(
     plan: Plan,
     todo: list[int],
-    paths: dict[int, Path],
-    tmp_dir: Path,
+    writer: Writer,
     job: JobContext,
     record: InFlight,
     channel: Channel,
 ) -> None:
-    """Call the job function for each run of `todo` and write its fragment."""
+    """Call the job function for each run of `todo` and store its record."""
     settings = plan.settings
     try:
         function = job_function.load(settings.job)
-        code = job_function.source_digest(settings.job)  # once per job, in each fragment
+        # once per job, in the segment's header: which version of the job module computed
+        writer.code = job_function.source_digest(settings.job)
         traj = SingleRun(plan)  # imports the user's classes
     except PypetSmError as import_error:
         channel.send(FATAL, str(import_error))
@@ -97,8 +98,6 @@ def compute(
     outside_runs = logs.context()
     progress = logging.getLogger(logs.PROGRESS)
     cwd = os.getcwd()
-    for shard in {paths[idx].parent for idx in todo}:
-        shard.mkdir(parents=True, exist_ok=True)
     for idx in todo:
         offset = idx - plan.first_run
         run_values = {name: column[offset] for name, column in columns.items()}
@@ -142,16 +141,16 @@ def compute(
         )
         try:
             try:
-                fragment.write(paths[idx], plan.key(idx), run, tmp_dir, traj.read_index, code)
+                writer.append(plan.key(idx), run, traj.read_index)
             except (pickle.PicklingError, TypeError, AttributeError) as write_error:
                 exception = error = failures.unpicklable(traj, write_error)
                 run.completed, run.results, run.derived_parameters = False, [], []
                 run.returned = None
                 run.error = (error, error)
-                fragment.write(paths[idx], plan.key(idx), run, tmp_dir, code=code)
+                writer.append(plan.key(idx), run)
         except OSError as write_error:
             channel.send(
-                FATAL, failures.fragment_write_failure(traj.v_crun, paths[idx], write_error)
+                FATAL, failures.fragment_write_failure(traj.v_crun, writer.path, write_error)
             )
             return
         progress.info(

@@ -37,7 +37,7 @@ from pypet_sm import atomic
 from pypet_sm.define import validate
 from pypet_sm.define.config import Settings
 from pypet_sm.errors import PypetSmError
-from pypet_sm.execute import cleanup, cluster, failures, manifest, workflow_lock
+from pypet_sm.execute import cleanup, cluster, failures, manifest, repair, store, workflow_lock
 from pypet_sm.execute import plan as plans
 from pypet_sm.execute.plan import Plan
 from pypet_sm.provenance import environment
@@ -262,6 +262,9 @@ def prepare(config: dict[str, Any], workflow: Any) -> Sweep:
         settings.trajectory_state, Path(settings.filename)
     ):
         print(f"pypet_sm: {settings.filename} is missing; merging again", file=sys.stderr)
+    tokens = failures.tokens(settings.trajectory_state)
+    if main:
+        tokens.update(_repairs(plan))
     # jobs call `python`: the interpreter running Snakemake comes first on PATH, so a venv
     # works without activating it (the rules pass PATH on as an envvar)
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
@@ -269,10 +272,41 @@ def prepare(config: dict[str, Any], workflow: Any) -> Sweep:
         plan,
         main,
         config.get("keep_going"),
-        failures.tokens(settings.trajectory_state),
+        tokens,
         started=started,
         lock=lock,
     )
+
+
+def _repairs(plan: Plan) -> dict[int, str]:
+    """Retry tokens for the finished jobs that must run again (pypet_sm/execute/repair.py),
+    named on the terminal; the store's scan cache and strays are brought up to date."""
+    state = plan.settings.trajectory_state
+    try:
+        index = store.scan(state, write_cache=True)
+        jobs = [
+            (runs.start, plan.keys[runs.start : runs.stop])
+            for runs in map(plan.job_runs, range(plan.n_jobs))
+        ]
+        store.write_strays(state, index, jobs)
+        found = repair.check(plan, index, finished_only=True)
+        if not found.broken:
+            return {}
+        tokens = failures.repair_tokens(state, [plan.job_runs(job).start for job in found.broken])
+    except OSError as error:
+        raise _workflow_error(
+            PypetSmError(f"cannot read or update the fragment store: {error}")
+        ) from None
+    problems = found.runs()
+    shown = "; ".join(problems[:5]) + (
+        f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    )
+    print(
+        f"pypet_sm: {len(found.broken)} finished run job(s) run again to compute what is "
+        f"damaged, foreign or missing: {shown}",
+        file=sys.stderr,
+    )
+    return tokens
 
 
 def _last_line(path: Path, tail: int = 8192) -> str:

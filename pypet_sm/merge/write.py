@@ -1,8 +1,9 @@
-"""The merge: every run's fragment, in run order, into one pypet-layout trajectory file.
+"""The merge: every run's record, in run order, into one pypet-layout trajectory file.
 
-The only writer of the trajectory file. It first checks that every run has a completed
-fragment (reading only headers), then streams the fragments through the writer into a temp
-file and renames it into place: a crash leaves the previous file untouched.
+The only writer of the trajectory file. It first checks that every run has a valid record
+in the fragment store (reading only headers), then streams the records through the writer
+into a temp file and renames it into place: a crash leaves the previous file untouched. It
+never computes a run (see `_check_fragments`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from pathlib import Path
 from pypet_sm.atomic import atomic_path
 from pypet_sm.define import validate
 from pypet_sm.errors import FragmentError, PypetSmError
-from pypet_sm.execute import cleanup, fragment
-from pypet_sm.execute import manifest as manifests
+from pypet_sm.execute import cleanup, repair, store
 from pypet_sm.execute.plan import Plan, run_name
 from pypet_sm.hdf5 import writable
 from pypet_sm.hdf5.layout import FAILED_RUNS_PATH
@@ -35,70 +35,31 @@ notice = logging.getLogger("pypet_sm.notice")
 SHOWN = 10  # node paths named in one message
 
 
-def _scan(
-    plan: Plan, paths: list[Path]
-) -> tuple[dict[int, list[str]], list[str], dict[str, float | None]]:
-    """Check every manifest and fragment: (jobs to repair -> what is wrong, failed runs,
-    environments that computed the runs -> when their last run finished)."""
-    state = plan.settings.trajectory_state
-    broken: dict[int, list[str]] = {}
-    for job in range(plan.n_jobs):
-        runs = plan.job_runs(job)
-        problem = manifests.problem(
-            manifests.path(state, job), plan.job_digest(job), runs.start, runs.stop - 1
-        )
-        if problem:
-            first, last = runs.start, runs.stop - 1
-            broken.setdefault(job, []).append(f"manifest of runs {first}-{last}: {problem}")
-    failed: list[str] = []
-    environments: dict[str, float | None] = {}
-    for idx, (key, path) in enumerate(zip(plan.keys, paths, strict=True)):
-        status, reason, header = fragment.inspect(path, key)
-        if header is not None:
-            name, finish = header["environment"], header.get("finish")
-            known = environments.get(name)
-            environments[name] = finish if known is None else max(known, finish or known)
-            if status == fragment.FAILED:
-                failed.append(run_name(idx))
-            continue
-        what = f"{run_name(idx)}: fragment {path} is {status}" + (f" ({reason})" if reason else "")
-        broken.setdefault(idx // plan.runs_per_job, []).append(what)
-    return broken, failed, environments
+def _check_fragments(plan: Plan, index: store.Index) -> repair.Check:
+    """Every manifest and run record, checked; stops with the runs and jobs still broken.
 
-
-def _check_fragments(
-    plan: Plan, paths: list[Path], keep_going: bool = False
-) -> dict[str, float | None]:
-    """Environments that computed the runs -> when their last run finished, after
-    repairing what is broken.
-
-    Any job with a missing, damaged or foreign manifest or fragment is run again here; it
-    skips its runs whose fragments are valid, so only the runs whose fragment is bad are
-    computed again and nothing damaged is ever merged. Failed runs are merged (marked not
-    completed): their jobs only succeed when the workflow keeps going past failed runs.
+    The merge never computes (it runs on the submitting host): damaged, foreign or missing
+    records and manifests are found at parse time and their jobs run as run jobs
+    (pypet_sm/execute/repair.py). Failed runs are merged (marked not completed): their jobs
+    only succeed when the workflow keeps going past failed runs.
     """
-    from pypet_sm.execute.job import run_job
-
-    broken, failed, environments = _scan(plan, paths)
-    for job, problems in broken.items():
+    found = repair.check(plan, index, finished_only=False)
+    if found.broken:
+        problems = found.runs()
         for problem in problems[:20]:
             logger.warning("%s", problem)
         if len(problems) > 20:
-            logger.warning("... and %d more problems in that job", len(problems) - 20)
-        runs = plan.job_runs(job)
-        logger.warning(
-            "computing job of runs %d-%d again before merging", runs.start, runs.stop - 1
+            logger.warning("... and %d more problems", len(problems) - 20)
+        store.forget_cache(plan.settings.trajectory_state)
+        jobs = ", ".join(f"{job:06d}" for job in list(found.broken)[:10])
+        raise FragmentError(
+            f"cannot merge: {len(problems)} runs or manifests are damaged, foreign or missing "
+            f"({'; '.join(problems[:3])}{' ...' if len(problems) > 3 else ''}) in the run "
+            f"jobs {jobs}{' ...' if len(found.broken) > 10 else ''}: run snakemake again, "
+            "which computes them again in their run jobs"
         )
-        manifest = manifests.path(plan.settings.trajectory_state, job)
-        run_job(plan.job_plan(job), manifest, keep_going=keep_going)
-    if broken:
-        still, failed, environments = _scan(plan, paths)
-        if still:
-            raise FragmentError(
-                "cannot merge: still broken after computing again: "
-                + "; ".join(next(iter(still.values()))[:3])
-            )
-    if failed:
+    if found.failed:
+        failed = found.failed
         shown = ", ".join(failed[:10]) + (" ..." if len(failed) > 10 else "")
         logger.warning(
             "%d runs failed (%s): merged with completed = 0, their errors in "
@@ -107,25 +68,29 @@ def _check_fragments(
             shown,
             FAILED_RUNS_PATH,
         )
-    return environments
+    return found
 
 
-def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[RunRecord]:
-    for idx, path in enumerate(paths):
+def _runs(
+    plan: Plan, index: store.Index, entries: list[store.Entry | None], hexshas: dict[str, str]
+) -> Iterator[RunRecord]:
+    for idx, entry in enumerate(entries):
+        assert entry is not None  # checked
         try:
-            run = fragment.read_run(path)
-        except Exception as error:  # damaged after the check: say which file
+            run = index.read_run(entry)
+        except Exception as error:  # damaged after the check: say which record
+            store.forget_cache(plan.settings.trajectory_state)
             raise FragmentError(
-                f"fragment of {run_name(idx)} ({path}) was damaged during the merge: {error}; "
+                f"the record of {run_name(idx)} was damaged during the merge ({error}): "
                 "run snakemake again to compute that run again"
             ) from None
         # written before runs checked their items: one line naming the run, not a traceback
         problem = writable.check_run(run) if run.completed else None
         if problem is not None:
             raise FragmentError(
-                f"{run_name(idx)}: its fragment {path} holds what the trajectory file cannot "
-                f"store ({problem}); delete that fragment and run snakemake again to compute "
-                "the run again"
+                f"{run_name(idx)}: its record in {entry.source} holds what the trajectory file "
+                f"cannot store ({problem}); remove its record (pypet_sm.execute.store.discard) "
+                "and run snakemake again to compute the run again"
             )
         # the run record of this trajectory's run idx, whatever index it was computed as
         run.idx, run.name = idx, run_name(idx)
@@ -133,12 +98,12 @@ def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[Ru
         yield run
 
 
-def trajectory_record(plan: Plan, keep_going: bool = False) -> TrajectoryRecord:
+def trajectory_record(plan: Plan) -> TrajectoryRecord:
     """The record the writer needs, with runs streamed from the fragments."""
     settings = plan.settings
-    directory = fragment.fragment_dir(settings.trajectory_state)
-    paths = [fragment.fragment_path(directory, key) for key in plan.keys]
-    finished = _check_fragments(plan, paths, keep_going)
+    index = store.scan(settings.trajectory_state, write_cache=True)
+    found = _check_fragments(plan, index)
+    finished = found.environments
     # the environment merging now is part of the trajectory's history even when it only
     # merged (e.g. an extension whose new points were all computed before)
     merging = environment.current(settings)
@@ -154,7 +119,7 @@ def trajectory_record(plan: Plan, keep_going: bool = False) -> TrajectoryRecord:
             Parameter(p.name, {"data": p.value}, p.comment, p.class_name, p.explored)
             for p in plan.parameters
         ],
-        runs=_runs(plan, paths, {env.name: env.hexsha for env in environments}),
+        runs=_runs(plan, index, found.entries, {env.name: env.hexsha for env in environments}),
         length=len(plan),
         explored_order=list(plan.explored_names),
         settings=settings.storage,
@@ -303,10 +268,9 @@ def target_lock(output: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def merge(plan: Plan, output: str | Path, keep_going: bool = False) -> Path:
+def merge(plan: Plan, output: str | Path) -> Path:
     """Write the trajectory file of `plan` to `output` atomically, then the merge record
-    (`validate.merge_record`, the merge rule's output). `keep_going`: a job computed again
-    here (a fragment was damaged) keeps going past failed runs, as the run jobs did."""
+    (`validate.merge_record`, the merge rule's output)."""
     from pypet_sm.hdf5.writer import write_trajectory
 
     started = time.perf_counter()
@@ -319,7 +283,7 @@ def merge(plan: Plan, output: str | Path, keep_going: bool = False) -> Path:
         stored = output.is_file() and not validate.written_by_us(
             plan.settings.trajectory_state, output
         )
-        record = trajectory_record(plan, keep_going)
+        record = trajectory_record(plan)
         try:
             with atomic_path(output) as tmp:
                 write_trajectory(tmp, record)

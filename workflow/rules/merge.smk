@@ -21,12 +21,11 @@ rule merge:
         plan=PYPET_SM.plan_digest,
         state=PYPET_SM.state_folder,
         trajectory=PYPET_SM.trajectory_file,
-        keep_going=PYPET_SM.keep_going_option,
         python=PYPET_SM.python,
     log:
         f"{PYPET_SM.logs}/merge.log",
     conda:
         "../envs/pypet_sm.yaml"
     shell:
-        "{params.python} merge --state {params.state:q} --plan {params.plan} --output {params.trajectory:q} "
-        "{params.keep_going} --notices-fd 3 3>&2 > {log:q} 2>&1"
+        "{params.python} merge --state {params.state:q} --plan {params.plan} "
+        "--output {params.trajectory:q} --notices-fd 3 3>&2 > {log:q} 2>&1"
