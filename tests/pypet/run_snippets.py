@@ -21,14 +21,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     out = {}
     for label, filename in spec["files"].items():
-        import time
-
-        t = time.perf_counter()
         traj = snippets.open_trajectory(pypet, filename)
-        print("open", time.perf_counter() - t, file=sys.stderr)
         out[label] = snippets.run_all(traj)
-    slow = sorted(snippets.timings.items(), key=lambda item: -item[1])[:8]
-    print(slow, file=sys.stderr)
     print(json.dumps(out))
 
 
