@@ -80,11 +80,11 @@ def test_short_names_do_not_depend_on_what_was_read(traj):
         if read:
             assert traj.results.f_get(read).z > 0
         with pytest.raises(NotUniqueNodeError) as error:
-            traj.z
+            _ = traj.z
         assert isinstance(error.value, AttributeError) and isinstance(error.value, PypetSmError)
     assert traj.res.runs.r_2.z == 30.0  # (rts_N: run sets, in files of more runs)
     with pytest.raises(NotUniqueNodeError):  # results and derived parameters hold the run
-        traj.run_00000001
+        _ = traj.run_00000001
 
 
 def test_pypets_way_in_and_f_get_from_runs(trajectory_file):
@@ -100,7 +100,7 @@ def test_pypets_way_in_and_f_get_from_runs(trajectory_file):
     assert traj.f_get_from_runs("nothing") == {}
     with pytest.raises(NotUniqueNodeError):  # pypet's traj.crun: a node named like the run
         traj.v_idx = 0
-        traj.crun
+        _ = traj.crun
     traj.f_close()
 
 
@@ -111,7 +111,7 @@ def test_load_trajectorys_f_get_from_runs_fast_access_false_gives_items(traj):
 
 def test_a_pypet_call_we_lack_says_so(traj):
     with pytest.raises(NotOfferedError, match=r"Trajectory\.f_merge is pypet API"):
-        traj.f_merge
+        _ = traj.f_merge
     with pytest.raises(NotOfferedError, match="f_store"):
         traj.f_store()
     for name in ("NotUniqueNodeError", "DataNotInStorageError", "VersionMismatchError"):
