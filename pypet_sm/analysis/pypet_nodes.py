@@ -253,6 +253,10 @@ class LoadedGroup(PypetGroupAPI, Group):
         assert self._root is not None
         return self._root
 
+    def _new_group(self, full_name: str) -> Group:
+        # groups of a stacked run's nested items (`stats.mean`) answer as pypet's too
+        return LoadedGroup(full_name, self._root)
+
     def __repr__(self) -> str:
         if self._children_dict is None:
             return f"<Group {self.v_full_name} (not read yet)>"

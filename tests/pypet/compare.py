@@ -104,7 +104,7 @@ KNOWN = [
         "empty skeletons then, f_get_from_runs does not load them (without auto_load=True), "
         "and an empty leaf has no fast access, so pypet gives the items; ours are read when "
         "touched and give their values, what pypet gives once the data is loaded "
-        "(load_results=2 or auto_load=True, as the snippets with auto_load show)",
+        "(load_results=2, or f_load_item first, as the snippets that load the items show)",
     ),
     Known(
         r"^tree \S+ dtype \((PickleResult|PickleParameter)\): pypet \|S\d+ \| ours \|S\d+$",

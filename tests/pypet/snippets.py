@@ -83,6 +83,12 @@ def same(pypet: Any, ours: Any) -> bool:
     return raised and isinstance(ours, list) and ours[:1] == ["raised"] and pypet[1] in ours[2]
 
 
+def _load_rich(traj: Any, name: str) -> None:
+    """pypet's leaves of `name` hold data once loaded (f_load_item); ours are read anyway."""
+    for node in traj.f_get_from_runs(name, fast_access=False).values():
+        traj.f_load_item(node)
+
+
 def first(mapping: dict, count: int = 3) -> list:
     items = list(mapping.items())
     return [len(items), items[:count], items[-1:]]
@@ -665,17 +671,20 @@ def from_runs_fast(traj):
 
 @snippet
 def from_runs_fast_several(traj):
-    return first(traj.f_get_from_runs("stats", fast_access=True, auto_load=True), 1)
+    _load_rich(traj, "stats")
+    return first(traj.f_get_from_runs("stats", fast_access=True), 1)
 
 
 @snippet
 def from_runs_fast_data(traj):
-    return first(traj.f_get_from_runs("evolution", fast_access=True, auto_load=True), 1)
+    _load_rich(traj, "evolution")
+    return first(traj.f_get_from_runs("evolution", fast_access=True), 1)
 
 
 @snippet
 def from_runs_fast_named(traj):
-    return first(traj.f_get_from_runs("named", fast_access=True, use_indices=True, auto_load=True))
+    _load_rich(traj, "named")
+    return first(traj.f_get_from_runs("named", fast_access=True, use_indices=True))
 
 
 @snippet
@@ -685,7 +694,8 @@ def from_runs_fast_derived(traj):
 
 @snippet
 def from_runs_fast_nested(traj):
-    return first(traj.f_get_from_runs("rate", fast_access=True, auto_load=True))
+    _load_rich(traj, "rate")
+    return first(traj.f_get_from_runs("rate", fast_access=True))
 
 
 @snippet
