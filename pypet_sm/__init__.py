@@ -8,7 +8,20 @@ from typing import TYPE_CHECKING, Any
 from pypet_sm.define.classes import ArrayParameter, Parameter, PickleParameter, PickleResult, Result
 from pypet_sm.define.exploration import cartesian_product
 from pypet_sm.define.trajectory import Trajectory
-from pypet_sm.errors import ConfigError, ParameterLockedException, PypetSmError, TrajectoryError
+from pypet_sm.errors import (
+    ConfigError,
+    DataNotInStorageError,
+    GitDiffError,
+    NoSuchServiceError,
+    NotOfferedError,
+    NotUniqueNodeError,
+    ParameterLockedException,
+    PresettingError,
+    PypetSmError,
+    TooManyGroupsError,
+    TrajectoryError,
+    VersionMismatchError,
+)
 
 if TYPE_CHECKING:  # the loader (PyTables) is imported only when a file is loaded
     from pypet_sm.analysis.load import LoadedTrajectory
@@ -32,14 +45,22 @@ def load_trajectory(
 __all__ = [
     "ArrayParameter",
     "ConfigError",
+    "DataNotInStorageError",
+    "GitDiffError",
+    "NoSuchServiceError",
+    "NotOfferedError",
+    "NotUniqueNodeError",
     "Parameter",
     "ParameterLockedException",
     "PickleParameter",
     "PickleResult",
+    "PresettingError",
     "PypetSmError",
     "Result",
+    "TooManyGroupsError",
     "Trajectory",
     "TrajectoryError",
+    "VersionMismatchError",
     "cartesian_product",
     "load_trajectory",
 ]

@@ -35,3 +35,37 @@ class HDF5Error(OSError):
 
 class ParameterLockedException(TrajectoryError, TypeError):
     """A run tried to change a parameter (pypet's exception of that name, a TypeError too)."""
+
+
+# pypet 0.7's exceptions (pypet.pypetexceptions), by the same names and builtin bases, so that
+# analysis code written for pypet catches them unchanged; raised where pypet raises them.
+class NotUniqueNodeError(PypetSmError, AttributeError):
+    """A short name that several nodes of a trajectory carry at the same depth."""
+
+
+class DataNotInStorageError(PypetSmError, OSError):
+    """A node that is neither in the loaded tree nor in the file (with auto-loading on)."""
+
+
+class TooManyGroupsError(PypetSmError, TypeError):
+    """pypet's error for a search too wide for its fast path (kept for `except` clauses)."""
+
+
+class VersionMismatchError(PypetSmError, TypeError):
+    """A file written by another pypet version, loaded without force=True."""
+
+
+class NoSuchServiceError(PypetSmError, TypeError):
+    """A storage service pypet_sm does not offer."""
+
+
+class PresettingError(PypetSmError, RuntimeError):
+    """pypet's error for presetting a parameter that is never added (kept for `except`)."""
+
+
+class GitDiffError(PypetSmError, RuntimeError):
+    """pypet's error for uncommitted changes with git commits requested (kept for `except`)."""
+
+
+class NotOfferedError(PypetSmError, AttributeError):
+    """A call of pypet's analysis API that pypet_sm does not offer; says what to use."""

@@ -15,6 +15,7 @@ across runs are `queries`.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -22,31 +23,38 @@ from typing import Any
 
 import numpy as np
 
+from pypet_sm.analysis.current_run import CurrentRun
+from pypet_sm.analysis.files import AmbiguousTrajectory, UnknownRunError, open_file, pick_name
+from pypet_sm.analysis.pypet_api import pypet_leaf
+from pypet_sm.analysis.pypet_nodes import LoadedGroup, PypetGroupAPI
 from pypet_sm.analysis.queries import RunQueries
 from pypet_sm.analysis.tree import (
     LoadError,
     Loading,
-    PickledLeaf,
     RunBranch,
     children_of,
     known_classes,
     lazy,
     leaves_below,
-    runs_of,
     stored_range,
     stored_values,
 )
-from pypet_sm.define.naming import Group, Leaf, NamingError
+from pypet_sm.define.naming import Group, Leaf
 from pypet_sm.define.view import TrajectoryView
 from pypet_sm.hdf5 import layout
-from pypet_sm.hdf5.reader import TrajectoryFile
+from pypet_sm.hdf5.reader import StoredGroup, TrajectoryFile
 
 __all__ = ["AmbiguousTrajectory", "LoadError", "LoadedTrajectory", "load_trajectory"]
 RUN_BRANCHES = layout.RUN_BRANCHES
 
 
-class LoadedTrajectory(RunQueries, TrajectoryView):
-    """A trajectory read from a file; close it (or use `with`) when done."""
+class LoadedTrajectory(RunQueries, CurrentRun, PypetGroupAPI, TrajectoryView):
+    """A trajectory read from a file; close it (or use `with`) when done. Without either, the
+    file is closed when the trajectory is garbage collected or at exit."""
+
+    # pypet's way in (pypet_sm.Trajectory(filename=...).f_load(...)) behaves exactly as
+    # pypet; load_trajectory keeps two conveniences (see README "Loading a trajectory")
+    _pypet_style = False
 
     def __init__(
         self,
@@ -56,11 +64,18 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
         allow_pickle: bool = False,
     ) -> None:
         stored = file.trajectory(name)
-        known = Loading(known_classes(stored.root, dynamic_imports), allow_pickle)
+        known = Loading(known_classes(stored.root, dynamic_imports), allow_pickle, self)
         super().__init__(name, stored.comment)
         object.__setattr__(self, "_file", file)
+        # closes the file when the trajectory is collected or at exit, whichever is first
+        object.__setattr__(self, "_finalizer", weakref.finalize(self, file.close))
         object.__setattr__(self, "_stored", stored)
         object.__setattr__(self, "_known_classes", known)
+        object.__setattr__(self, "_single_runs", {})  # (branch, run) -> group, see _run_group
+        object.__setattr__(self, "_item_paths", {})  # branch -> paths inside runs
+        object.__setattr__(self, "v_fast_access", True)
+        object.__setattr__(self, "v_auto_load", False)
+        object.__setattr__(self, "_stacked", stored.stacked())
         self._children.update(children_of(stored.root, "", known))
         self._children.pop(layout.OVERVIEW, None)
         for branch in RUN_BRANCHES:
@@ -79,49 +94,42 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
         run_names = [layout.run_name(idx) for idx in range(len(self))]
         object.__setattr__(self, "_run_names", run_names)
         object.__setattr__(self, "_run_indices", {run: i for i, run in enumerate(run_names)})
-        object.__setattr__(self, "_single_runs", {})  # (branch, run) -> group, see _run_group
-        stacked = stored.stacked()
+        stacked = self._stacked
         self._children.pop(layout.STACKED_ROOT, None)
         for branch in RUN_BRANCHES:
             if stacked.names(branch):
                 self._merge_stacked_runs(branch)
         # pypet's layout: the run scalars index only speeds up reading values across runs
         columns = stacked if stacked else stored.run_scalars()
-        object.__setattr__(self, "_stacked", stacked)
         object.__setattr__(self, "_columns", columns)
+
+    def _pypet_root(self) -> LoadedTrajectory:
+        return self
 
     # the stacked layout ---------------------------------------------------------------------
     def _merge_stacked_runs(self, branch: str) -> None:
         """Make `<branch>.runs.run_X` show stacked items beside the run's stored nodes."""
         if branch not in self._children:
-            self._children[branch] = RunBranch(Group(branch), self)
-        stored_runs = self._stored.runs_group(branch)
+            self._children[branch] = RunBranch(LoadedGroup(branch, self), self)
 
         def load_runs(group: Group) -> dict[str, Group | Leaf]:
-            stored = {}
-            if stored_runs is not None:
-                stored = runs_of(stored_runs, self._known_classes, group)
-            return {
-                run: Group(
-                    f"{group.v_full_name}.{run}",
-                    loader=partial(self._load_run, branch, idx, _group(stored.get(run))),
-                )
-                for idx, run in enumerate(self._run_names)
-            }
+            runs = {run: self._run_group(branch, run) for run in self._run_names}
+            return {run: found for run, found in runs.items() if found is not None}
 
-        runs = Group(f"{branch}.{layout.RUNS_GROUP}", loader=load_runs)
+        runs = LoadedGroup(f"{branch}.{layout.RUNS_GROUP}", self, loader=load_runs, container=True)
         self._children[branch]._children[layout.RUNS_GROUP] = runs
 
     def _load_run(
         self, branch: str, idx: int, stored: Group | None, group: Group
     ) -> dict[str, Group | Leaf]:
-        holder = Group(group.v_full_name)
+        holder = LoadedGroup(group.v_full_name, self)
         if stored is not None:
             holder._children.update(stored._children)
         class_name = "Result" if branch == layout.RESULTS else "Parameter"
         for name, (values, comment) in self._stacked.run_items(branch, idx).items():
             full_name = f"{group.v_full_name}.{name}"
-            holder.add_leaf(name, Leaf(full_name, values, comment, class_name))
+            leaf = Leaf(full_name, values, comment, class_name)
+            holder.add_leaf(name, pypet_leaf(leaf, result=branch == layout.RESULTS))
         return holder._children
 
     def _exploration_order(self) -> dict[str, int]:
@@ -187,94 +195,105 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
             try:
                 return self._run_indices[name_or_idx]
             except KeyError:
-                raise LoadError(f"{self.v_name} has no run {name_or_idx!r}") from None
+                raise UnknownRunError(f"{self.v_name} has no run {name_or_idx!r}") from None
         if not 0 <= name_or_idx < len(self):
             raise LoadError(f"run index {name_or_idx} out of range 0..{len(self) - 1}")
         return int(name_or_idx)
 
-    def f_set_crun(self, name_or_idx: int | str | None) -> None:
-        """Make `traj.crun` and the explored parameters refer to one run (None: defaults)."""
-        if name_or_idx is None:
-            self._set_current(-1, None)
-            for leaf in self._explored:
-                if isinstance(leaf, PickledLeaf):
-                    leaf._load({"data": self._defaults[id(leaf)]})
-                else:
-                    leaf.values["data"] = self._defaults[id(leaf)]
-            return
-        idx = self._index(name_or_idx)
-        self._set_current(idx, self.f_get_run_names()[idx])
-        for leaf in self._explored:
-            self._show_value(leaf, (stored_range(leaf) or [])[idx])
-
-    def f_restore_default(self) -> None:
-        self.f_set_crun(None)
-
-    def f_iter_runs(self) -> Iterator[str]:
-        """Yield run names with the trajectory set to each run in turn, then restore it."""
-        try:
-            for name in self.f_get_run_names():
-                self.f_set_crun(name)
-                yield name
-        finally:
-            self.f_set_crun(None)
-
     def __getattr__(self, name: str) -> Any:
-        # `crun` is looked up here, not as a property: a property's AttributeError would be
-        # swallowed by Python and replaced by a generic "no item named 'crun'"
-        if name == "crun":
+        # load_trajectory's `traj.crun` is the current run's results group; pypet's way in
+        # searches a node named like the run (NotUniqueNodeError when results and derived
+        # parameters both hold it)
+        if name == "crun" and not self._pypet_style:
             return self._current_run(layout.RESULTS)
         return super().__getattr__(name)
 
-    def _current_run(self, branch: str) -> Group:
-        """The current run's group in `branch` (`traj.crun`, `traj.<branch>.crun`)."""
-        if self.v_crun is None:
-            raise NamingError("no current run: use traj.f_set_crun(idx) or traj.f_iter_runs()")
-        group = self._run_group(branch, self.v_crun)
-        if group is None:
-            raise NamingError(f"{branch} holds nothing of {self.v_crun}")
-        return group
-
     def _run_group(self, branch: str, run: str) -> Group | None:
-        try:
-            runs = self._children[branch]._children[layout.RUNS_GROUP]
-        except (KeyError, AttributeError):
-            return None
-        if runs._children_dict is None and run in self._run_indices:
-            # not listed yet: open this run alone (listing 10^5 runs takes about a second)
-            key = (branch, run)
-            if key not in self._single_runs:
-                self._single_runs[key] = self._open_run(branch, run)
-            return self._single_runs[key]
-        return _group(runs._children.get(run))
+        """Run `run`'s group in `branch` (one object per run, opened when first touched),
+        None if the run stored nothing there."""
+        key = (branch, run)
+        if key not in self._single_runs:
+            self._single_runs[key] = self._open_run(branch, run)
+        return self._single_runs[key]
+
+    def _locate_run(self, branch: str, idx: int) -> tuple[StoredGroup, str] | None:
+        """(the stored group holding run `idx`'s group, its full name): `<branch>.runs`, a
+        run set below it, or a run set right below the branch (pypet's `$set.$.name`)."""
+        run, run_set = layout.run_name(idx), layout.run_set_name(idx)
+        root = self._stored.root
+        runs = root.path(branch, layout.RUNS_GROUP)
+        if runs is not None:
+            if run in runs:
+                return runs, f"{branch}.{layout.RUNS_GROUP}"
+            below = runs.child(run_set)
+            if below is not None and run in below:
+                return below, f"{branch}.{layout.RUNS_GROUP}.{run_set}"
+        beside = root.path(branch, run_set)
+        if beside is not None and run in beside:
+            return beside, f"{branch}.{run_set}"
+        return None
 
     def _open_run(self, branch: str, run: str) -> Group | None:
         """Run `run`'s group in `branch` without listing the other runs."""
-        idx = self._run_indices[run]
-        full_name = f"{branch}.{layout.RUNS_GROUP}.{run}"
-        parent = self._stored.run_parent(branch, idx)
-        stored = lazy(parent, run, full_name, self._known_classes) if parent is not None else None
+        idx = self._run_indices.get(run)
+        if idx is None:
+            return None
+        located = self._locate_run(branch, idx)
         if self._stacked.names(branch):
-            return Group(full_name, loader=partial(self._load_run, branch, idx, stored))
-        return stored
+            full_name = f"{branch}.{layout.RUNS_GROUP}.{run}"
+            stored = None
+            if located is not None:
+                stored = lazy(located[0], run, full_name, self._known_classes, (branch, run))
+            loader = partial(self._load_run, branch, idx, stored)
+            return LoadedGroup(full_name, self, loader=loader, run=(branch, run))
+        if located is None:
+            return None
+        parent, parent_name = located
+        return lazy(parent, run, f"{parent_name}.{run}", self._known_classes, (branch, run))
 
-    def _item_path(self, name: str) -> tuple[str, str]:
-        """(branch, path below a run group) of the run item `name` (full or short)."""
-        for branch in RUN_BRANCHES:
-            prefix = f"{branch}.{layout.RUNS_GROUP}."
-            if name.startswith(prefix):
-                return branch, name[len(prefix) :].partition(".")[2]
-        for run in self.f_get_run_names():
-            for branch in RUN_BRANCHES:
+    def _run_item_paths(self, branch: str) -> list[tuple[str, ...]]:
+        """The paths below a run group of `branch` that any run holds (groups on the way
+        included), from the file's summary table and the stacked layout's names."""
+        if branch not in self._item_paths:
+            paths = set()
+            for location, name in self._stored.run_item_names(branch):
+                parts = location.split(".")
+                inside = [i for i, part in enumerate(parts) if _is_run(part)]
+                if inside:
+                    paths.add((*parts[inside[0] + 1 :], name))
+            for name in self._stacked.names(branch):
+                paths.add(tuple(name.split(".")))
+            if not paths:  # no summary table: what the first run holds
+                for run in self._run_names[:1]:
+                    group = self._run_group(branch, run)
+                    for path, _ in leaves_below(group) if group is not None else []:
+                        paths.add(tuple(path.split(".")))
+            expanded = {path[:end] for path in paths for end in range(1, len(path) + 1)}
+            self._item_paths[branch] = sorted(expanded)
+        return self._item_paths[branch]
+
+    def _runs_having(
+        self, branch: str, runs: list[str], path: tuple[str, ...], limit: int
+    ) -> list[str]:
+        """The first `limit` of `runs` whose group in `branch` holds `path`, looked up in the
+        file without reading the runs (stacked items: in the run's group)."""
+        found: list[str] = []
+        stacked = bool(self._stacked.names(branch))
+        for run in runs:
+            if len(found) >= limit:
+                break
+            idx = self._run_indices.get(run)
+            if idx is None:
+                continue
+            if stacked:
                 group = self._run_group(branch, run)
-                if group is None:
-                    continue
-                try:
-                    node = group.f_get(name)
-                except NamingError:
-                    continue
-                return branch, node.v_full_name[len(group.v_full_name) + 1 :]
-        raise LoadError(f"no run of {self.v_name} has a result or derived parameter {name!r}")
+                if group is not None and _has_path(group, path):
+                    found.append(run)
+                continue
+            located = self._locate_run(branch, idx)
+            if located is not None and located[0].path(run, *path) is not None:
+                found.append(run)
+        return found
 
     def run_leaves(self, branch: str, run: str) -> list[tuple[str, Leaf]]:
         """(name below the run group, leaf) of a run's results or derived parameters
@@ -306,22 +325,21 @@ class LoadedTrajectory(RunQueries, TrajectoryView):
         return dict(sorted(found.items(), key=lambda item: item[1].get("timestamp") or 0))
 
     # file -------------------------------------------------------------------
+    def f_is_empty(self) -> bool:
+        """pypet's: whether the trajectory holds no parameters, results, ... at all."""
+        return not any(True for _ in self.f_iter_leaves())
+
     def f_close(self) -> None:
-        self._file.close()
+        """Close the file (also done when the trajectory is collected, or at exit)."""
+        self._finalizer()
+
+    close = f_close
 
     def __enter__(self) -> LoadedTrajectory:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.f_close()
-
-
-class AmbiguousTrajectory(LoadError):
-    """A file holding several trajectories, opened without naming one."""
-
-    def __init__(self, path: Path, names: list[str]) -> None:
-        self.path, self.names = path, names
-        super().__init__(f"{path} holds trajectories {names}; pass name=... (one of them)")
 
 
 def load_trajectory(
@@ -339,29 +357,25 @@ def load_trajectory(
     the file names; with False (the default) asking for one is a LoadError naming it.
     """
     path = Path(path)
-    if path.is_dir():
-        raise LoadError(f"{path} is a folder, not a trajectory file")
-    if not path.is_file():
-        raise LoadError(f"trajectory file {path} does not exist")
+    file = open_file(path)
     try:
-        file = TrajectoryFile(path)
-    except OSError as error:  # HDF5Error: one line naming the file and what is wrong
-        raise LoadError(str(error)) from None
-    try:
-        # groups a user stored beside the trajectory (the merge keeps them) are not one
-        names = file.trajectory_names or file.names
-        if name is None:
-            if not names:
-                raise LoadError(f"{path} holds no trajectory")
-            if len(names) != 1:
-                raise AmbiguousTrajectory(path, names)
-            name = names[0]
-        elif name not in file.names:
-            raise LoadError(f"{path} has no trajectory {name!r}; it holds {names}")
-        return LoadedTrajectory(file, name, dynamic_imports, allow_pickle)
+        return LoadedTrajectory(file, pick_name(path, file, name), dynamic_imports, allow_pickle)
     except BaseException:
         file.close()
         raise
+
+
+def _is_run(part: str) -> bool:
+    return part.startswith(layout.RUN_PREFIX) and part[len(layout.RUN_PREFIX) :].isdigit()
+
+
+def _has_path(group: Group, path: tuple[str, ...]) -> bool:
+    node: Group | Leaf = group
+    for part in path:
+        if not isinstance(node, Group) or part not in node._children:
+            return False
+        node = node._children[part]
+    return True
 
 
 def _group(node: Group | Leaf | None) -> Group | None:

@@ -7,15 +7,17 @@ stacked layout or the run scalars index) where the file has it, else run group b
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pypet_sm.analysis.pypet_nodes import resolve
 from pypet_sm.analysis.tree import LoadError, PickledLeaf, stored_range
 from pypet_sm.define import value_types
 from pypet_sm.define.naming import Leaf, NamingError
+from pypet_sm.errors import NotUniqueNodeError
 from pypet_sm.hdf5 import layout
 from pypet_sm.hdf5.reader import PROVENANCE_COLUMNS
 
@@ -36,11 +38,22 @@ class RunQueries:
         _run_names: list[str]
 
         def __len__(self) -> int: ...
-        def f_get(self, name: str, fast_access: bool = False) -> Any: ...
+        def f_get(
+            self,
+            name: str,
+            fast_access: bool = False,
+            with_links: bool = True,
+            shortcuts: bool = True,
+            max_depth: int | None = None,
+            auto_load: bool = False,
+        ) -> Any: ...
         def f_get_run_names(self) -> list[str]: ...
         def first_run_results(self) -> list[tuple[str, Leaf]]: ...
         def _index(self, name_or_idx: int | str) -> int: ...
-        def _item_path(self, name: str) -> tuple[str, str]: ...
+
+        _pypet_style: bool
+
+        def _run_item_paths(self, branch: str) -> list[tuple[str, ...]]: ...
         def _run_group(self, branch: str, run: str) -> Group | None: ...
         def _read_provenance(self) -> np.ndarray | None: ...
 
@@ -100,40 +113,92 @@ class RunQueries:
     def f_get_from_runs(
         self,
         name: str,
-        fast_access: bool = True,
+        include_default_run: bool = True,
         use_indices: bool = False,
+        fast_access: bool | None = None,
+        with_links: bool = True,
+        shortcuts: bool = True,
+        max_depth: int | None = None,
+        auto_load: bool = False,
         runs: Any = None,
     ) -> dict[Any, Any]:
-        """Run name (or index) -> the item `name` of that run, in run order; runs without it
-        are left out, as in pypet. `runs`: only these runs (indices or names, e.g. from
-        `f_find_idx` or `runs_where`)."""
+        """pypet's f_get_from_runs: run name (or index) -> the item `name` below that run's
+        group (results or derived parameters), in run order, as an OrderedDict; runs without
+        it are left out. `fast_access`: values instead of the items (for items that support
+        it); its default is pypet's (False) on `pypet_sm.Trajectory(filename=...)`, True on
+        `load_trajectory`. `runs` (ours): only these runs (indices or names, e.g. from
+        `f_find_idx` or `runs_where`). A name no run holds is a LoadError on
+        `load_trajectory` (pypet gives an empty dict). `include_default_run`, `with_links`
+        and `auto_load` are accepted: our files hold no `run_ALL` groups, no links, and load
+        lazily."""
+        if fast_access is None:
+            fast_access = not self._pypet_style
+        if shortcuts and max_depth is not None and len(name.split(".")) + 1 > max_depth:
+            raise ValueError(f"name {name!r} is longer than the maximum depth {max_depth}")
         if runs is not None:
             subset = self._run_subset(runs)
-            found: dict[Any, Any] = self.f_get_from_runs(name, fast_access, use_indices=True)
+            found_all = self.f_get_from_runs(
+                name, use_indices=True, fast_access=fast_access, shortcuts=shortcuts,
+                max_depth=max_depth,
+            )  # fmt: skip
             names = self._run_names
-            return {
-                (idx if use_indices else names[idx]): value
-                for idx, value in found.items()
+            return OrderedDict(
+                ((idx if use_indices else names[idx]), value)
+                for idx, value in found_all.items()
                 if idx in subset
-            }
-        branch, path = self._item_path(name)
-        if fast_access and (branch, path) in self._columns.stacks:
-            try:
-                column = self._columns.column(branch, path)
-            except KeyError:  # several values: the items themselves, run by run
-                pass
-            else:
-                return self._with_stored(branch, path, column, use_indices)
-        found = {}
+            )
+        if fast_access and shortcuts and max_depth is None:
+            located = self._column_path(name)
+            if located is not None:
+                branch, path = located
+                try:
+                    column = self._columns.column(branch, path)
+                except KeyError:  # several values: the items themselves, run by run
+                    pass
+                else:
+                    return OrderedDict(self._with_stored(branch, path, column, use_indices))
+        found: OrderedDict[Any, Any] = OrderedDict()
+        depth = None if max_depth is None else max_depth - 1
         for idx, run in enumerate(self.f_get_run_names()):
-            group = self._run_group(branch, run)
-            if group is None:
+            value: Any = None
+            for branch in layout.RUN_BRANCHES:
+                group = self._run_group(branch, run)
+                if group is None:
+                    continue
+                try:
+                    node = resolve(group, name, shortcuts, depth)
+                except NamingError:
+                    continue
+                if value is not None:
+                    raise NotUniqueNodeError(f"{name!r} is found several times in {run}")
+                value = node
+            if value is None:
                 continue
-            try:
-                found[idx if use_indices else run] = group.f_get(path, fast_access=fast_access)
-            except NamingError:
-                continue
+            if fast_access and isinstance(value, Leaf) and value.main_key is not None:
+                value = value.values[value.main_key]
+            found[idx if use_indices else run] = value
+        if not found and not self._pypet_style:  # pypet's way in gives {}, as pypet
+            raise LoadError(f"no run of {self.v_name} has a result or derived parameter {name!r}")
         return found
+
+    def _column_path(self, name: str) -> tuple[str, str] | None:
+        """(branch, path below the run group) of `name` when one array of the file holds its
+        values across runs (stacked layout, run scalars index) and pypet's search inside a
+        run would find that path: the exact path, or the only indexed path ending in it."""
+        stacks = self._columns.stacks
+        for branch in layout.RUN_BRANCHES:
+            if (branch, name) in stacks:
+                return branch, name
+        parts = tuple(name.split("."))
+        endings = [
+            (branch, ".".join(path))
+            for branch in layout.RUN_BRANCHES
+            for path in self._run_item_paths(branch)
+            if path[-len(parts) :] == parts
+        ]
+        if len(endings) == 1 and endings[0] in stacks:
+            return endings[0]
+        return None
 
     def _with_stored(
         self, branch: str, path: str, column: dict[int, Any], use_indices: bool
@@ -187,7 +252,7 @@ class RunQueries:
             explored = leaf.f_get_range() if _unpickles(leaf) else stored_range(leaf)
             items.append((leaf.v_full_name.partition(".")[2], leaf.v_full_name, explored))
         for result in results if results is not None else self._scalar_results():
-            by_run = self.f_get_from_runs(result, use_indices=True)
+            by_run = self.f_get_from_runs(result, use_indices=True, fast_access=True)
             by_idx = [by_run.get(i) for i in range(len(names))]
             items.append((result, f"{layout.RESULTS}.{result}", by_idx))
         taken = Counter([*fixed, *(short for short, _, _ in items)])

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from pypet_sm.analysis.pypet_api import pypet_leaf
+from pypet_sm.analysis.pypet_nodes import LoadedGroup
 from pypet_sm.define import classes
-from pypet_sm.define.naming import Group, Leaf
-from pypet_sm.errors import PypetSmError
+from pypet_sm.define.naming import Group, Leaf, NamingError
+from pypet_sm.errors import DataNotInStorageError, PypetSmError
 from pypet_sm.hdf5 import layout
 from pypet_sm.hdf5.codec import LoadedLeaf, Pickled
-from pypet_sm.hdf5.reader import StoredGroup, run_locations
+from pypet_sm.hdf5.reader import StoredGroup
 
 if TYPE_CHECKING:
     from pypet_sm.analysis.load import LoadedTrajectory
@@ -35,6 +37,7 @@ class Loading:
 
     classes: dict[str, type] = field(default_factory=dict)
     allow_pickle: bool = False
+    trajectory: LoadedTrajectory | None = None  # set once the trajectory exists
 
 
 class PickledLeaf(Leaf):
@@ -119,6 +122,10 @@ def stored_range(leaf: Leaf) -> list[Any] | None:
 
 def make_leaf(stored: StoredGroup, full_name: str, loading: Loading) -> Leaf:
     parameter = full_name.partition(".")[0] in layout.PARAMETER_BRANCHES
+    return pypet_leaf(_make_leaf(stored, full_name, loading, parameter), result=not parameter)
+
+
+def _make_leaf(stored: StoredGroup, full_name: str, loading: Loading, parameter: bool) -> Leaf:
     loaded = stored.load_leaf(parameter=parameter)
     if loaded.has_pickles():
         if not (loading.allow_pickle and loaded.class_name in loading.classes):
@@ -138,37 +145,61 @@ def make_leaf(stored: StoredGroup, full_name: str, loading: Loading) -> Leaf:
 
 
 def children_of(stored: StoredGroup, full_name: str, loading: Loading) -> dict[str, Group | Leaf]:
-    """Build the children of a stored group; run groups (possibly bucketed) stay lazy."""
+    """Build the children of a stored group; run groups and their containers (`runs`, run
+    sets) stay lazy, and run groups come from the trajectory's cache (one object per run)."""
     children: dict[str, Group | Leaf] = {}
+    branch = full_name.partition(".")[0]
+    in_run_branch = branch in layout.RUN_BRANCHES and loading.trajectory is not None
     for name, node in stored.groups():
         child_name = f"{full_name}.{name}" if full_name else name
         if node.is_leaf():
             children[name] = make_leaf(node, child_name, loading)
-        elif name == layout.RUNS_GROUP:
-            children[name] = Group(child_name, loader=partial(runs_of, node, loading))
+        elif in_run_branch and is_container(name):
+            children[name] = container(node, child_name, loading)
+        elif in_run_branch and is_run_name(name):
+            assert loading.trajectory is not None
+            run = loading.trajectory._run_group(branch, name)
+            if run is not None:
+                children[name] = run
         elif name.startswith(layout.RUN_PREFIX):
             children[name] = lazy(stored, name, child_name, loading)
         else:
             # groups outside single runs are small: read them at once, so short names work
-            group = Group(child_name)
+            group = LoadedGroup(child_name, loading.trajectory)
             group._children.update(children_of(node, child_name, loading))
             children[name] = group
     return children
 
 
-def runs_of(runs: StoredGroup, loading: Loading, group: Group) -> dict[str, Group | Leaf]:
-    """The lazy run groups below `runs`, looking through pypet's run sets of 1,000 runs.
-
-    Only names are listed: opening the 100,000 run groups of a large trajectory would take
-    seconds.
-    """
-    return {
-        run: lazy(parent, run, f"{group.v_full_name}.{run}", loading)
-        for run, parent in run_locations(runs)
-    }
+def is_run_name(name: str) -> bool:
+    """pypet's run_%08d (not a run set, not run_ALL)."""
+    index = name[len(layout.RUN_PREFIX) :]
+    return name.startswith(layout.RUN_PREFIX) and index.isdigit() and len(index) >= 8
 
 
-def lazy(parent: StoredGroup, name: str, full_name: str, loading: Loading) -> Group:
+def is_container(name: str) -> bool:
+    """A group that holds run groups: `runs` or one of pypet's run sets."""
+    return name == layout.RUNS_GROUP or name.startswith(layout.RUN_SET_PREFIX)
+
+
+def container(stored: StoredGroup, full_name: str, loading: Loading) -> LoadedGroup:
+    """`runs` or a run set: its children are listed by name when first touched."""
+    return LoadedGroup(
+        full_name, loading.trajectory, loader=partial(_load_lazily, stored, loading), container=True
+    )
+
+
+def _load_lazily(stored: StoredGroup, loading: Loading, group: Group) -> dict[str, Group | Leaf]:
+    return children_of(stored, group.v_full_name, loading)
+
+
+def lazy(
+    parent: StoredGroup,
+    name: str,
+    full_name: str,
+    loading: Loading,
+    run: tuple[str, str] | None = None,
+) -> LoadedGroup:
     """The stored group `name` of `parent`, opened and read when first touched."""
 
     def load(group: Group) -> dict[str, Group | Leaf]:
@@ -177,7 +208,7 @@ def lazy(parent: StoredGroup, name: str, full_name: str, loading: Loading) -> Gr
             raise LoadError(f"{full_name} is no longer a group of the file")
         return children_of(stored, group.v_full_name, loading)
 
-    return Group(full_name, loader=load)
+    return LoadedGroup(full_name, loading.trajectory, loader=load, run=run)
 
 
 def _recorded_classes(root: StoredGroup) -> list[str]:
@@ -218,18 +249,21 @@ def known_classes(root: StoredGroup, dynamic_imports: list[Any] | None) -> dict[
     return known
 
 
-class RunBranch(Group):
-    """`traj.results` / `traj.derived_parameters`: `.crun` is the current run's group there,
-    as in pypet (`traj.results.crun.z`, `traj.dpar.crun.n`)."""
+class RunBranch(LoadedGroup):
+    """`traj.results` / `traj.derived_parameters`; `.crun` outside a run says how to set one."""
 
     def __init__(self, group: Group, trajectory: LoadedTrajectory) -> None:
-        super().__init__(group.v_full_name)
+        super().__init__(group.v_full_name, trajectory)
         object.__setattr__(self, "_children_dict", group._children)
-        object.__setattr__(self, "_trajectory", trajectory)
 
     def __getattr__(self, name: str) -> Any:
-        if name == "crun":
-            return self._trajectory._current_run(self.v_full_name)
+        if name in ("crun", "crunset", "$", "$set") and self._pypet_root().v_crun is None:
+            message = (
+                "no current run: use traj.f_set_crun(idx), traj.v_idx = idx or traj.f_iter_runs()"
+            )
+            if self._pypet_root().v_auto_load:
+                raise DataNotInStorageError(message)
+            raise NamingError(message)
         return super().__getattr__(name)
 
 

@@ -77,6 +77,15 @@ class BuildGroup(Group):
 class Trajectory(TrajectoryView):
     """A trajectory under construction: `traj.par.neuron.tau` reads back the defaults."""
 
+    def __new__(cls, *args: Any, filename: Any = None, **kwargs: Any) -> Any:
+        # pypet's way into a file: Trajectory(filename=...) then f_load (analysis.pypet_entry)
+        if filename is not None:
+            from pypet_sm.analysis.pypet_entry import FileTrajectory
+
+            kwargs["filename"] = filename
+            return FileTrajectory(*args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(
         self, name: str, comment: str = "", custom_classes: dict[str, type] | None = None
     ) -> None:

@@ -219,6 +219,18 @@ class StoredTrajectory:
             for row in table.read()
         ]
 
+    def run_item_names(self, branch: str) -> list[tuple[str, str]]:
+        """(location, name) of each row of pypet's `overview/<branch>_summary`: every item
+        name the runs of `branch` hold, once, where it was first seen; [] without the table."""
+        table = self._table(f"{layout.OVERVIEW}/{branch}_summary")
+        if table is None:
+            return []
+        rows = table.read()
+        return [
+            (location.decode("utf-8", "replace"), name.decode("utf-8", "replace"))
+            for location, name in zip(rows["location"], rows["name"], strict=True)
+        ]
+
     def stacked(self) -> StackedReader:
         return StackedReader(self._node)
 

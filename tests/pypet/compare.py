@@ -98,6 +98,15 @@ KNOWN = [
         "overview tables it does not know, so it loads the file as before",
     ),
     Known(
+        r"^loader \S+ from_runs_fast(_derived)?: "
+        r"pypet .*\[\"leaf\", .* \| ours .*\[\"(float|int)\", ",
+        "f_get_from_runs(name, fast_access=True) after f_load(load_results=1): pypet's leaves are "
+        "empty skeletons then, f_get_from_runs does not load them (without auto_load=True), "
+        "and an empty leaf has no fast access, so pypet gives the items; ours are read when "
+        "touched and give their values, what pypet gives once the data is loaded "
+        "(load_results=2, or f_load_item first, as the snippets that load the items show)",
+    ),
+    Known(
         r"^tree \S+ dtype \((PickleResult|PickleParameter)\): pypet \|S\d+ \| ours \|S\d+$",
         "pickles: pypet's PickleResult pickles with protocol 0 and PickleParameter with 2, "
         "we use protocol 4 (binary, smaller, faster); the protocol is stored beside the data "
@@ -258,7 +267,9 @@ def loader_view(path: Path, crun_runs: list[int] | None = None) -> dict:
             below = set()
             for full in out[branch]:
                 parts = full.split(".")
-                below.add(".".join(parts[3:]))  # branch.runs.run_X.<item>
+                # below the run group: branch.runs.[run_set_X.]run_X.<item>
+                run = next(i for i, part in enumerate(parts) if re.fullmatch(r"run_\d{8,}", part))
+                below.add(".".join(parts[run + 1 :]))
             items[branch] = sorted(below)
         out["items"] = items
         every = items["results"] + items["derived_parameters"]
