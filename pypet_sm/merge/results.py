@@ -1,7 +1,8 @@
 """pypet's `result_list`: what the job function returned in each run, for post-processing.
 
 pypet hands `[(run_idx, return value), ...]` to post-processing functions; the runs' return
-values are kept in their records in the fragment store (`RunRecord.returned`), so this reads them back.
+values are kept in their records in the fragment store (`RunRecord.returned`), so this reads
+them back.
 """
 
 from __future__ import annotations
