@@ -8,8 +8,10 @@ file and renames it into place: a crash leaves the previous file untouched.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
+import itertools
 import logging
 import os
 import resource
@@ -27,6 +29,7 @@ from pypet_sm.execute.plan import Plan, run_name
 from pypet_sm.hdf5 import writable
 from pypet_sm.hdf5.layout import FAILED_RUNS_PATH
 from pypet_sm.hdf5.records import Item, Parameter, RunRecord, TrajectoryRecord
+from pypet_sm.merge import incremental
 from pypet_sm.provenance import environment
 
 logger = logging.getLogger("pypet_sm.merge.write")
@@ -110,8 +113,10 @@ def _check_fragments(
     return environments
 
 
-def _runs(plan: Plan, paths: list[Path], hexshas: dict[str, str]) -> Iterator[RunRecord]:
-    for idx, path in enumerate(paths):
+def _runs(
+    plan: Plan, paths: list[Path], hexshas: dict[str, str], start: int = 0
+) -> Iterator[RunRecord]:
+    for idx, path in enumerate(itertools.islice(paths, start, None), start):
         try:
             run = fragment.read_run(path)
         except Exception as error:  # damaged after the check: say which file
@@ -303,12 +308,29 @@ def target_lock(output: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _write_all(tmp: Path, record: TrajectoryRecord, fingerprint: incremental.Fingerprint) -> None:
+    """The full merge: every run into a new file."""
+    from pypet_sm.hdf5.writer import write_trajectory
+
+    record = dataclasses.replace(record, runs=fingerprint.wrap(record.runs))
+    write_trajectory(tmp, record, lambda: incremental.state(record, fingerprint))
+
+
+def _new_runs(
+    plan: Plan, record: TrajectoryRecord, decision: incremental.Decision
+) -> TrajectoryRecord:
+    """`record` with the runs from `decision.first_run` on: those not in the file yet."""
+    directory = fragment.fragment_dir(plan.settings.trajectory_state)
+    paths = [fragment.fragment_path(directory, key) for key in plan.keys]
+    hexshas = {env.name: env.hexsha for env in record.environments}
+    runs = _runs(plan, paths, hexshas, start=decision.first_run)
+    return dataclasses.replace(record, runs=runs)
+
+
 def merge(plan: Plan, output: str | Path, keep_going: bool = False) -> Path:
     """Write the trajectory file of `plan` to `output` atomically, then the merge record
     (`validate.merge_record`, the merge rule's output). `keep_going`: a job computed again
     here (a fragment was damaged) keeps going past failed runs, as the run jobs did."""
-    from pypet_sm.hdf5.writer import write_trajectory
-
     started = time.perf_counter()
     output = Path(output)
     with target_lock(output):
@@ -320,9 +342,16 @@ def merge(plan: Plan, output: str | Path, keep_going: bool = False) -> Path:
             plan.settings.trajectory_state, output
         )
         record = trajectory_record(plan, keep_going)
+        decision = incremental.decide(plan, output, record)
+        logger.info(
+            "%s merge: %s", "incremental" if decision.incremental else "full", decision.reason
+        )
         try:
             with atomic_path(output) as tmp:
-                write_trajectory(tmp, record)
+                if decision.incremental:
+                    incremental.append(output, tmp, _new_runs(plan, record, decision), decision)
+                else:
+                    _write_all(tmp, record, decision.fingerprint)
                 # checked before carrying anything over: HDF5 may have stopped at a size limit
                 # or a full disk without a word, and a carry-over would open a broken file
                 _read_back(tmp, plan)
@@ -332,6 +361,7 @@ def merge(plan: Plan, output: str | Path, keep_going: bool = False) -> Path:
         except OSError as error:  # the writer gives HDF5's own errors as errors.HDF5Error
             raise WriteError(_write_failure(output, error)) from None
         validate.record_written(plan.settings.trajectory_state, output)
+        incremental.remember(plan.settings.trajectory_state, output)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     logger.info(
         "merged %d runs into %s in %.2f s, peak memory %.0f MB",
