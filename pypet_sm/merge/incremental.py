@@ -21,7 +21,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
+import os
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,22 +34,29 @@ from pypet_sm.execute import fragment
 from pypet_sm.execute.plan import Plan
 from pypet_sm.hdf5.records import RunRecord, TrajectoryRecord
 
+logger = logging.getLogger("pypet_sm.merge.incremental")
 STATE_FORMAT = 1
 WRITTEN = "merged_file.json"  # in the trajectory's state folder
 
 
 class Fingerprint:
     """A digest over the runs of a trajectory, in run order: what makes a file's runs the
-    runs of a plan."""
+    runs of a plan. A run is its index, point key and fragment file as it is on disk (its
+    modification time and size: a fragment written again, when its run is computed again,
+    is another file); one `stat` a run, where reading every fragment's header again would
+    cost the incremental merge five times as much."""
 
-    def __init__(self, keys: list[str]) -> None:
-        self.keys = keys
+    def __init__(self, plan: Plan) -> None:
+        self.keys = plan.keys
+        self.directory = fragment.fragment_dir(plan.settings.trajectory_state)
         self.digest = hashlib.sha256()
         self.runs = 0
 
-    def add(self, idx: int, completed: bool, finish: float | None) -> None:
-        line = f"{idx}:{self.keys[idx]}:{int(completed)}:{finish!r}\n"
-        self.digest.update(line.encode())
+    def add(self, idx: int) -> None:
+        """Add run `idx`; OSError when its fragment cannot be found."""
+        key = self.keys[idx]
+        stat = os.stat(fragment.fragment_path(self.directory, key))
+        self.digest.update(f"{idx}:{key}:{stat.st_mtime_ns}:{stat.st_size}\n".encode())
         self.runs += 1
 
     def hexdigest(self) -> str:
@@ -55,7 +65,7 @@ class Fingerprint:
     def wrap(self, runs: Iterable[RunRecord]) -> Iterator[RunRecord]:
         """`runs`, each added as it passes to the writer."""
         for run in runs:
-            self.add(run.idx, run.completed, run.finish)
+            self.add(run.idx)
             yield run
 
 
@@ -97,7 +107,7 @@ def state(record: TrajectoryRecord, fingerprint: Fingerprint) -> str:
 
 
 def _full(plan: Plan, reason: str) -> Decision:
-    return Decision(0, reason, Fingerprint(plan.keys))
+    return Decision(0, reason, Fingerprint(plan))
 
 
 def _old_runs_fingerprint(plan: Plan, runs: int) -> Fingerprint | str:
@@ -105,14 +115,12 @@ def _old_runs_fingerprint(plan: Plan, runs: int) -> Fingerprint | str:
     there is none."""
     from pypet_sm.execute.plan import run_name
 
-    directory = fragment.fragment_dir(plan.settings.trajectory_state)
-    fingerprint = Fingerprint(plan.keys)
+    fingerprint = Fingerprint(plan)
     for idx in range(runs):
-        key = plan.keys[idx]
-        status, _, header = fragment.inspect(fragment.fragment_path(directory, key), key)
-        if header is None:
-            return f"the fragment of {run_name(idx)} is {status}"
-        fingerprint.add(idx, status == fragment.COMPLETED, header.get("finish"))
+        try:
+            fingerprint.add(idx)
+        except OSError as error:
+            return f"the fragment of {run_name(idx)} cannot be found ({error.strerror})"
     return fingerprint
 
 
@@ -193,7 +201,13 @@ def append(
     from `decision.first_run` on (`record.runs`)."""
     from pypet_sm.hdf5.append import append_trajectory
 
+    started = time.perf_counter()
     shutil.copyfile(output, tmp)
+    logger.info(
+        "copied the previous file (%.1f MB) in %.2f s",
+        tmp.stat().st_size / 2**20,
+        time.perf_counter() - started,
+    )
     fingerprint = decision.fingerprint
     record = dataclasses.replace(record, runs=fingerprint.wrap(record.runs))
     append_trajectory(

@@ -342,9 +342,14 @@ def merge(plan: Plan, output: str | Path, keep_going: bool = False) -> Path:
             plan.settings.trajectory_state, output
         )
         record = trajectory_record(plan, keep_going)
+        checked = time.perf_counter()
         decision = incremental.decide(plan, output, record)
         logger.info(
-            "%s merge: %s", "incremental" if decision.incremental else "full", decision.reason
+            "%s merge: %s (fragments checked in %.2f s, decided in %.2f s)",
+            "incremental" if decision.incremental else "full",
+            decision.reason,
+            checked - started,
+            time.perf_counter() - checked,
         )
         try:
             with atomic_path(output) as tmp:
