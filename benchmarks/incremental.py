@@ -6,8 +6,8 @@
 For each layout, in a fresh temp project (benchmarks/e2e.py's, trivial workload): `snakemake
 --cores 2` computes and merges `--runs` runs; the exploration is extended by `--extra` runs
 (new points at the end) and `snakemake --cores 2` computes them and merges incrementally;
-then the same plan is merged in full (`--forcerun merge` without the incremental merge's
-record of the file, which makes the merge write every run anew, as it did before). The
+then the same plan is merged in full (`--forcerun merge` with the trajectory file moved
+away, so that the merge writes every run anew). The
 figures are the merge's own ("merged N runs ... in X s" in the merge log), with what it
 logged of where its time went. Tables go to stdout, JSON to benchmarks/results/.
 """
@@ -63,15 +63,15 @@ def measure(work: Path, runner: e2e.Runner, layout: str, runs: int, extra: int) 
     e2e.log(f"{layout}: extended by {extra} runs")
     row["extension s"], _ = runner.run(f"{layout}-extension", snakemake, project)
     row["incremental"] = merge_figures(log)
-    # the same plan merged in full: without its record of the file, the merge writes anew
-    (project / ".pypet_sm" / e2e.NAME / "merged_file.json").unlink()
+    # the same plan merged in full: the merge writes every run anew when there is no file
+    (project / "hdf5" / f"{e2e.NAME}.hdf5").rename(project / "incremental.hdf5")
     e2e.log(f"{layout}: the same {runs + extra} runs merged in full")
     runner.run(f"{layout}-full", [*snakemake, "--forcerun", "merge"], project)
     row["full"] = merge_figures(log)
     incremental = row["incremental"].get("merge in process s")
     full = row["full"].get("merge in process s")
     row["ratio"] = incremental / full if incremental and full else None
-    row["file MB"] = (project / "hdf5" / f"{e2e.NAME}.hdf5").stat().st_size / 2**20
+    row["file MB"] = (project / "incremental.hdf5").stat().st_size / 2**20
     return row
 
 

@@ -132,7 +132,7 @@ def remember(trajectory_state: Path, output: Path) -> None:
     atomic.write_text(Path(trajectory_state) / WRITTEN, json.dumps(record))
 
 
-def _unchanged(trajectory_state: Path, output: Path) -> bool:
+def unchanged(trajectory_state: Path, output: Path) -> bool:
     """Whether `output` is, unchanged, the file the last merge wrote."""
     try:
         record = json.loads((Path(trajectory_state) / WRITTEN).read_text())
@@ -154,7 +154,7 @@ def decide(plan: Plan, output: Path, record: TrajectoryRecord) -> Decision:
 
     if not output.is_file():
         return _full(plan, "there is no trajectory file yet")
-    if not _unchanged(plan.settings.trajectory_state, output):
+    if not unchanged(plan.settings.trajectory_state, output):
         return _full(plan, "the trajectory file changed since the last merge wrote it")
     try:
         found = read_stored(output, plan.settings.name)
