@@ -37,13 +37,12 @@ PHASES = {
 
 def merge_figures(log: Path) -> dict[str, Any]:
     """The last merge's figures from the merge log."""
-    text = log.read_text(errors="replace")
-    last = text[text.rfind("merge: ") - 200 :]  # from the last merge's decision on
+    text = log.read_text(errors="replace")  # the last merge's log
     figures: dict[str, Any] = dict(e2e.read_merge_log(log))
     decision = re.findall(r"(incremental|full) merge: (.*?) \(fragments", text)
     figures["merge"], figures["reason"] = decision[-1] if decision else ("?", "?")
     for name, pattern in PHASES.items():
-        found = re.findall(pattern, last)
+        found = re.findall(pattern, text)
         figures[name] = float(found[-1]) if found else None
     return figures
 

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
-import itertools
 import logging
 import os
 import resource
@@ -116,7 +115,8 @@ def _check_fragments(
 def _runs(
     plan: Plan, paths: list[Path], hexshas: dict[str, str], start: int = 0
 ) -> Iterator[RunRecord]:
-    for idx, path in enumerate(itertools.islice(paths, start, None), start):
+    """The run records of the runs from `start` on, `paths` their fragments."""
+    for idx, path in enumerate(paths, start):
         try:
             run = fragment.read_run(path)
         except Exception as error:  # damaged after the check: say which file
@@ -321,9 +321,10 @@ def _new_runs(
 ) -> TrajectoryRecord:
     """`record` with the runs from `decision.first_run` on: those not in the file yet."""
     directory = fragment.fragment_dir(plan.settings.trajectory_state)
-    paths = [fragment.fragment_path(directory, key) for key in plan.keys]
+    first = decision.first_run
+    paths = [fragment.fragment_path(directory, key) for key in plan.keys[first:]]
     hexshas = {env.name: env.hexsha for env in record.environments}
-    runs = _runs(plan, paths, hexshas, start=decision.first_run)
+    runs = _runs(plan, paths, hexshas, start=first)
     return dataclasses.replace(record, runs=runs)
 
 
