@@ -99,7 +99,12 @@ def content(path: Path) -> dict[str, tuple]:
             name = node._v_pathname
             if "/config/environment" in name:
                 continue
-            attrs = {key: repr(node._v_attrs[key]) for key in node._v_attrs._f_list("user")}
+            # PSM_MERGE_STATE: a fingerprint of this project's fragment files (their times)
+            attrs = {
+                key: repr(node._v_attrs[key])
+                for key in node._v_attrs._f_list("user")
+                if key != "PSM_MERGE_STATE"
+            }
             data = None
             if isinstance(node, tables.Table):
                 columns = [c for c in node.colnames if c not in skip_columns]

@@ -88,10 +88,42 @@ class StackWriter:
         self.h5 = h5
         parent, _, name = path.rpartition("/")
         where = h5.get_node(trajectory, parent) if parent else trajectory
-        self.root = h5.create_group(where, name)
         self.n_runs = n_runs
         self.filters = filters
         self.stacks: dict[tuple[str, str], Stack | None] = {}
+        if name in where:  # a file the merge appends runs to: its stacks go on
+            self.root = where._f_get_child(name)
+            self._reopen()
+        else:
+            self.root = h5.create_group(where, name)
+
+    def _reopen(self) -> None:
+        for group in self.root._f_walk_groups():
+            attrs = group._v_attrs
+            if not attributes.read(group, STACK_MARK, False):
+                continue
+            branch, _, name = group._v_pathname[len(self.root._v_pathname) + 1 :].partition("/")
+            keys = list(attributes.read(group, STACK_KEYS))
+            arrays = {key: group._f_get_child(key) for key in [*keys, PRESENT]}
+            signature: Signature = tuple(
+                (
+                    str(attributes.read(arrays[key], STACK_KIND)),
+                    arrays[key].atom.dtype,
+                    tuple(arrays[key].shape[1:]),
+                )
+                for key in keys
+            )
+            comment = str(getattr(attrs, STACK_COMMENT))
+            stack = Stack(group, signature, comment, arrays, {key: [] for key in keys})
+            stack.rows = arrays[PRESENT].nrows
+            self.stacks[(branch, name.replace("/", "."))] = stack
+
+    def refuse(self, branch: str, names: set[str]) -> None:
+        """Items of `branch` the runs in the file already stored elsewhere: the rest of the
+        runs stores them so too (as a merge of all runs would, having refused them at their
+        first run)."""
+        for name in names:
+            self.stacks.setdefault((branch, name), None)
 
     def add(self, branch: str, idx: int, item: Item) -> bool:
         """Stack `item` of run `idx`; False means: it is not stacked (store it in pypet's

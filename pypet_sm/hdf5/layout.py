@@ -119,6 +119,11 @@ PRESENT = "__present__"  # the mask of runs that stored the item
 # environments, git and hdf5 groups ({"config": [paths below config]}). The next merge tells
 # by it what in the file is its own and what a user stored there (pypet_sm.hdf5.carry).
 MERGED_ITEMS = "PSM_MERGED_ITEMS"
+# What the merge merged (ours): on the trajectory group, JSON of the run count, a fingerprint
+# of every run's point and fragment, the storage settings and the config items. The next
+# merge appends to the file only when the file's runs are the first runs of its plan
+# (pypet_sm.merge.incremental).
+MERGE_STATE = "PSM_MERGE_STATE"
 # config groups the merge writes whole (the environments, the git commits, the HDF5 settings)
 CONFIG_GROUPS = ("environment", "git", "hdf5")
 

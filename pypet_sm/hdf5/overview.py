@@ -174,6 +174,8 @@ class OverviewWriter:
     """Creates and fills the overview tables of one trajectory while it is being written.
 
     `expected_rows` maps table names to pypet's row estimates (they only tune chunk sizes).
+    `existing`: the tables are in the file already (a merge appending runs); the ones it
+    lacks are created, the summaries' comments count as seen.
     """
 
     def __init__(
@@ -183,17 +185,23 @@ class OverviewWriter:
         settings: StorageSettings,
         filters: tables.Filters,
         expected_rows: dict[str, int] | None = None,
+        existing: bool = False,
     ) -> None:
         self.h5 = h5
         self.settings = settings
         self.filters = filters
-        self.group = h5.create_group(trajectory_group, OVERVIEW, title=OVERVIEW)
+        if existing:
+            self.group = trajectory_group._f_get_child(OVERVIEW)
+        else:
+            self.group = h5.create_group(trajectory_group, OVERVIEW, title=OVERVIEW)
         self.enabled = enabled_tables(settings)
         self.tables: dict[str, tables.Table] = {}
         for name, wanted in self.enabled.items():
             if wanted:
                 rows = (expected_rows or {}).get(name, 0)
                 self.tables[name] = self._create(name, _leaf_description(name), rows or None)
+        if FAILED_RUNS_TABLE in self.group:
+            self.tables[FAILED_RUNS_TABLE] = self.group._f_get_child(FAILED_RUNS_TABLE)
         self.runs = self._create(
             RUNS_TABLE, RUNS_DESCRIPTION, (expected_rows or {}).get(RUNS_TABLE)
         )
@@ -201,9 +209,14 @@ class OverviewWriter:
             PROVENANCE_TABLE, PROVENANCE_DESCRIPTION, (expected_rows or {}).get(RUNS_TABLE)
         )
         self._run_rows: list[RunRow] = []
-        self._seen_comments: dict[str, set[bytes]] = {"results": set(), "derived_parameters": set()}
+        self._seen_comments: dict[str, set[bytes]] = {
+            branch: set(self.tables[f"{branch}_summary"].col("hexdigest").tolist())
+            for branch in ("results", "derived_parameters")
+        }
 
     def _create(self, name: str, description: dict, expected_rows: int | None) -> tables.Table:
+        if name in self.group:  # appending to a file: a table the caller kept
+            return self.group._f_get_child(name)
         extra = {"expectedrows": expected_rows} if expected_rows else {}
         return self.h5.create_table(
             self.group, name, description=description, title=name, filters=self.filters, **extra

@@ -28,6 +28,7 @@ from pypet_sm.hdf5.layout import (
     COMMENT,
     CONFIG,
     DERIVED_PARAMETERS,
+    MERGE_STATE,
     MERGED_ITEMS,
     PARAMETERS,
     RESULTS,
@@ -76,13 +77,25 @@ class _Writer:
     """State of one file being written: open file, filters, overview tables, branch groups."""
 
     def __init__(self, h5: tables.File, record: records.TrajectoryRecord) -> None:
+        self._attach(h5, record)
+        self.root = h5.create_group("/", record.name, title=record.name)
+        if record.comment:
+            setattr(self.root._v_attrs, COMMENT, record.comment)
+        length, settings = record.length, record.settings
+        self.overview = OverviewWriter(h5, self.root, settings, self.filters, self.expected)
+        self.stacked: StackedWriter | None = None
+        self.index: RunScalarsWriter | None = None
+        if settings.layout == "stacked":
+            self.stacked = StackedWriter(h5, self.root, length, self.filters)
+        else:
+            self.index = RunScalarsWriter(h5, self.root, length, self.filters)
+
+    def _attach(self, h5: tables.File, record: records.TrajectoryRecord) -> None:
+        """What a writer of `record` knows before it touches the file (also `append`'s)."""
         settings = record.settings
         self.h5 = h5
         self.record = record
         self.filters = h5.filters
-        self.root = h5.create_group("/", record.name, title=record.name)
-        if record.comment:
-            setattr(self.root._v_attrs, COMMENT, record.comment)
         self.explored = _exploration_order(record)
         self.default_hexsha = record.environments[-1].hexsha if record.environments else "N/A"
         self.branches: dict[str, tables.Group] = {}
@@ -93,12 +106,14 @@ class _Writer:
         # items placed by wildcards, as paths below the trajectory group with `$`, `$set`
         self.placed_items: set[str] = set()
         self.run_sets = uses_run_sets(record.length, settings)
+        self.first_run = 0  # runs before it are in the file already (`append`)
+        self.state: Callable[[], str] | None = None  # the merge state, known after the runs
         self.config: list[records.Item] = []
         for environment in record.environments:
             self.config += environment_config_items(environment, record.name, record.timestamp)
         self.config += hdf5_config_items(settings) + list(record.config)
         length = record.length
-        expected = {
+        self.expected = {
             "config_overview": len(self.config),
             "parameters_overview": len(record.parameters),
             "explored_parameters_overview": len(self.explored),
@@ -106,17 +121,13 @@ class _Writer:
             "results_overview": settings.results_per_run * length,
             RUNS_TABLE: length,
         }
-        self.overview = OverviewWriter(h5, self.root, settings, self.filters, expected)
-        self.stacked: StackedWriter | None = None
-        self.index: RunScalarsWriter | None = None
-        if settings.layout == "stacked":
-            self.stacked = StackedWriter(h5, self.root, length, self.filters)
-        else:
-            self.index = RunScalarsWriter(h5, self.root, length, self.filters)
 
     def branch(self, name: str) -> tables.Group:
         if name not in self.branches:
-            self.branches[name] = self.h5.create_group(self.root, name)
+            if name in self.root:  # a file being appended to
+                self.branches[name] = self.root._f_get_child(name)
+            else:
+                self.branches[name] = self.h5.create_group(self.root, name)
         return self.branches[name]
 
     def write_head(self) -> None:
@@ -175,7 +186,7 @@ class _Writer:
             self.h5.params["PYTABLES_SYS_ATTRS"] = True
 
     def _write_runs(self, runs: Iterable[records.RunRecord]) -> None:
-        next_idx = 0
+        next_idx = self.first_run
         for run in runs:
             if not next_idx <= run.idx < self.record.length:
                 raise ValueError(
@@ -208,6 +219,8 @@ class _Writer:
             if stacks is not None:
                 stacks.close()
         self._record_items()
+        if self.state is not None:
+            setattr(self.root._v_attrs, MERGE_STATE, self.state())
 
     def _record_items(self) -> None:
         config = [item.name.replace(".", "/") for item in self.record.config]
@@ -299,21 +312,31 @@ class _Writer:
         overview.add_leaf(branch + "_overview", location, leaf, value, item.comment)
 
 
-def write_trajectory(path: str | os.PathLike, record: records.TrajectoryRecord) -> None:
-    """Write `record` to a new HDF5 file at `path` (replacing any file there)."""
-    settings = record.settings
-    filters = tables.Filters(  # pypet's: for CArrays and Tables; tiny scalars are plain Arrays
+def file_filters(settings: records.StorageSettings) -> tables.Filters:
+    """pypet's filters: for CArrays and Tables; tiny scalars are plain Arrays."""
+    return tables.Filters(
         complevel=settings.complevel,
         complib=settings.complib,
         shuffle=settings.shuffle,
         fletcher32=settings.fletcher32,
     )
+
+
+def write_trajectory(
+    path: str | os.PathLike,
+    record: records.TrajectoryRecord,
+    state: Callable[[], str] | None = None,
+) -> None:
+    """Write `record` to a new HDF5 file at `path` (replacing any file there); `state`, called
+    once every run is written, gives the merge state to record in the file (`MERGE_STATE`)."""
+    filters = file_filters(record.settings)
     try:
         with warnings.catch_warnings():
             # user names like "run-1" are fine for pypet but not Python identifiers
             warnings.simplefilter("ignore", tables.NaturalNameWarning)
             with tables.open_file(path, "w", title=record.file_title, filters=filters) as h5:
                 writer = _Writer(h5, record)
+                writer.state = state
                 writer.write_head()
                 writer.write_runs(record.runs)
     except tables.HDF5ExtError as error:  # callers need not know PyTables to catch it
