@@ -55,6 +55,9 @@ class LoadedTrajectory(RunQueries, CurrentRun, PypetGroupAPI, TrajectoryView):
     # pypet's way in (pypet_sm.Trajectory(filename=...).f_load(...)) behaves exactly as
     # pypet; load_trajectory keeps two conveniences (see README "Loading a trajectory")
     _pypet_style = False
+    # settable here, as in pypet's analysis (f_get_from_runs, `traj.x`); shadows the
+    # always-on property of the views of a trajectory being built or run
+    v_fast_access: bool = True
 
     def __init__(
         self,

@@ -156,7 +156,9 @@ def children_of(stored: StoredGroup, full_name: str, loading: Loading) -> dict[s
             children[name] = make_leaf(node, child_name, loading)
         elif in_run_branch and is_container(name):
             children[name] = container(node, child_name, loading)
-        elif in_run_branch and is_run_name(name):
+        elif in_run_branch and is_run_name(name) and is_container(full_name.rpartition(".")[2]):
+            # a run's group in `runs` or a run set; one named like a run elsewhere (pypet's
+            # `neuron.$.rate`, `crun.alone`) is an ordinary group below
             assert loading.trajectory is not None
             run = loading.trajectory._run_group(branch, name)
             if run is not None:
