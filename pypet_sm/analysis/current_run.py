@@ -26,6 +26,7 @@ class CurrentRun:
         v_crun: str | None
         _explored: list[Leaf]
         _defaults: dict[int, Any]
+        _default_values: dict[int, dict[str, Any]]
 
         def _index(self, name_or_idx: int | str) -> int: ...
         def _set_current(self, idx: int, run_name: str | None) -> None: ...
@@ -55,7 +56,7 @@ class CurrentRun:
                 if isinstance(leaf, PickledLeaf):
                     leaf._load({"data": self._defaults[id(leaf)]})
                 else:
-                    self._show_value(leaf, self._defaults[id(leaf)])
+                    leaf.values = dict(self._default_values[id(leaf)])
             return
         idx = self._index(name_or_idx)
         self._set_current(idx, self.f_get_run_names()[idx])

@@ -93,6 +93,9 @@ class LoadedTrajectory(RunQueries, CurrentRun, PypetGroupAPI, TrajectoryView):
         object.__setattr__(self, "_explored", explored)
         defaults = {id(leaf): stored_values(leaf)["data"] for leaf in explored}
         object.__setattr__(self, "_defaults", defaults)
+        # the defaults as loaded (after a custom class's _load), restored as they are
+        loaded = {id(leaf): dict(leaf.values) for leaf in explored}
+        object.__setattr__(self, "_default_values", loaded)
         # pypet names every run run_%08d after its index, as the runs table has them
         run_names = [layout.run_name(idx) for idx in range(len(self))]
         object.__setattr__(self, "_run_names", run_names)

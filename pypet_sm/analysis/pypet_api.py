@@ -161,12 +161,14 @@ def base_class(leaf: Leaf) -> type:
 
 
 def pypet_leaf(leaf: Leaf, result: bool) -> Leaf:
-    """`leaf` with pypet's leaf calls (its class gets `PypetLeaf` mixed in; `isinstance` with
-    the user's class still holds) and pypet's fast-access rule: a parameter gives its value;
+    """`leaf` with pypet's leaf calls (pypet_sm's own classes get `PypetLeaf` mixed in) and
+    pypet's fast-access rule: a parameter gives its value;
     a result only when it holds one entry named like the result
     (`f_add_result("rate", 2.0)`), not for `f_add_result("evolution", data=arr)`."""
     cls = type(leaf)
-    if not isinstance(leaf, PypetLeaf):
+    # a user's own class keeps its identity (`type(leaf) is SpikeTrain`, as in pypet): it
+    # gets no mixin, so it has the calls of pypet_sm's Leaf only
+    if not isinstance(leaf, PypetLeaf) and cls.__module__.startswith("pypet_sm."):
         mixed = _LEAF_CLASSES.get(cls)
         if mixed is None:
             mixed = type(
