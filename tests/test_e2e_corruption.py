@@ -106,7 +106,10 @@ def test_damaged_records_and_manifests_are_recomputed_in_run_jobs_never_merged(p
     assert "its segment's header" in job_log, job_log
     assert "job of runs 9-11 done: 1 computed, 2 skipped" in (logs / "job_000003.log").read_text()
     merge_log = (project.path / "logs/corrupt/merge.log").read_text()
-    assert "comput" not in merge_log.lower(), merge_log
+    # the merge computes nothing: no job of runs, no "computing" (its decision line, a full
+    # merge because runs were "computed again", is the only mention)
+    assert "job of runs" not in merge_log and "computing" not in merge_log.lower(), merge_log
+    assert "full merge: the first 12 runs are not those of the file" in merge_log, merge_log
     assert project.trajectory_file.read_bytes() != before
     with project.load() as traj:
         assert traj.f_get_from_runs("z", use_indices=True) == {i: i * 3.0 for i in range(12)}
