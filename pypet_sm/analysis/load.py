@@ -31,6 +31,7 @@ from pypet_sm.analysis.queries import RunQueries
 from pypet_sm.analysis.tree import (
     LoadError,
     Loading,
+    PickledLeaf,
     RunBranch,
     children_of,
     known_classes,
@@ -94,7 +95,10 @@ class LoadedTrajectory(RunQueries, CurrentRun, PypetGroupAPI, TrajectoryView):
         defaults = {id(leaf): stored_values(leaf)["data"] for leaf in explored}
         object.__setattr__(self, "_defaults", defaults)
         # the defaults as loaded (after a custom class's _load), restored as they are
-        loaded = {id(leaf): dict(leaf.values) for leaf in explored}
+        # (pickled ones are restored from their stored form: reading them would unpickle)
+        loaded = {
+            id(leaf): dict(leaf.values) for leaf in explored if not isinstance(leaf, PickledLeaf)
+        }
         object.__setattr__(self, "_default_values", loaded)
         # pypet names every run run_%08d after its index, as the runs table has them
         run_names = [layout.run_name(idx) for idx in range(len(self))]
