@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import pytest
 
+from pypet_sm.analysis.pypet_api import base_class
 from pypet_sm.analysis.tree import PickledLeaf
 from pypet_sm.define import value_types, values
 from pypet_sm.define.naming import Leaf
@@ -261,7 +262,7 @@ def _contents(project: Project) -> dict[str, tuple[object, str | None]]:
             for branch in ("results", "derived_parameters"):
                 for name, leaf in traj.run_leaves(branch, f"run_{idx:08d}"):
                     # a plain leaf, no user class (pickles load lazily: PickledLeaf)
-                    assert type(leaf) in (Leaf, PickledLeaf)
+                    assert base_class(leaf) in (Leaf, PickledLeaf)
                     found[f"{branch}.{idx}.{name}"] = (leaf.f_get(), leaf.v_class_name)
         table = traj.runs_table()
         found["runs_table"] = (sorted(table.columns), None)
