@@ -29,7 +29,7 @@ from typing import Any
 
 import e2e
 
-# stage -> where its figure comes from in a measurement's row
+# the figures of a measurement's row compared, in e2e.py's names
 STAGES = (
     "until first job s",
     "run jobs s",
@@ -61,18 +61,12 @@ def bench_for(rev: str, arguments: argparse.Namespace) -> e2e.Benchmark:
     return bench
 
 
-def measure(bench: e2e.Benchmark, workload: str, runs: int, layout: str, n: int) -> dict:
-    """One call of the whole workflow on a fresh project, its no-op rerun and loading."""
-    label = f"{workload}-{runs}-{layout}-{n}".replace(" ", "_")
-    project = bench.work / label
-    e2e.make_project(project, bench.source, workload, runs, layout)
+def measure(bench: e2e.Benchmark, workload: str, runs: int, layout: str) -> dict:
+    """e2e.py's measurement (one call of the whole workflow on a fresh project, its no-op
+    rerun and loading) after its wait for quiet, with the loading figures in the row."""
     bench.wait_quiet()
-    row = bench.full_run(label, project)
-    if row.get("merged runs") != runs:
-        raise e2e.StepFailed(f"{label}: merge.log says {row.get('merged runs')} runs merged")
-    row["no-op rerun s"] = bench.snakemake(f"{label}-noop", project, "--cores", e2e.CORES)
-    row.update(bench.measure_load(label, project / "hdf5" / f"{e2e.NAME}.hdf5"))
-    shutil.rmtree(project)
+    row = bench.measure_ours(workload, runs, layout, plan=False, noop=True, resume=False, load=True)
+    row.update(row.pop("load", {}))
     return row
 
 
@@ -121,7 +115,7 @@ def main() -> int:
                     order = list(benches) if n % 2 == 0 else list(benches)[::-1]
                     for rev in order:
                         started = time.perf_counter()
-                        rows[rev].append(measure(benches[rev], workload, runs, layout, n))
+                        rows[rev].append(measure(benches[rev], workload, runs, layout))
                         e2e.log(f"{case} #{n + 1} {rev}: {time.perf_counter() - started:.1f} s")
                 figures[case] = rows
                 for line in compare(rows[arguments.before], rows[arguments.after]):

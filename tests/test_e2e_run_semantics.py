@@ -10,14 +10,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import tables
 
 from pypet_sm.execute import fragment
 
 from .conftest import dump_config
+from .test_cli import pypet_sm
 
 SHARED = """
 import os
@@ -147,14 +145,7 @@ def test_a_fragment_that_read_its_index_is_reused_only_at_that_index(project):
     config["exploration"] = {"zip": {"x": [2, 1, 3]}}
     project.write_config(config)
     # pypet-sm status counts what snakemake will compute: only x=1's fragment stands
-    status = subprocess.run(
-        [sys.executable, "-m", "pypet_sm.cli", "status"],
-        cwd=project.path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=project.environment(),
-    )
+    status = pypet_sm(project, "status")
     assert "indexed: 1 done, 0 failed, 2 missing of 3 runs" in status.stdout, status
     proc = project.snakemake()
     again = sorted(x for x, _ in project.calls()[4:])
