@@ -197,7 +197,7 @@ def _marked(project) -> list[int]:
 def test_killed_submitter_then_the_documented_rerun_completes(slurm_project, tmp_path):
     project = slurm_project
     project.write_module(KILLED)
-    n_runs = 40
+    n_runs = 20
     project.write_config(
         {
             "trajectory": {"name": "killed"},
@@ -205,7 +205,7 @@ def test_killed_submitter_then_the_documented_rerun_completes(slurm_project, tmp
             "exploration": {"zip": {"x": [float(i) for i in range(n_runs)]}},
             "job": "sim:work",
             "kwargs": {"delay": 0.4},
-            "runs_per_job": 4,  # 10 SLURM jobs, two at a time on the two cores
+            "runs_per_job": 4,  # 5 SLURM jobs, two at a time on the two cores
             "resources": {"seconds_per_run": 0.4},
         }
     )
