@@ -12,7 +12,7 @@ import pytest
 
 from pypet_sm.errors import FragmentError
 from pypet_sm.execute import plan as plans
-from pypet_sm.execute import segment, store
+from pypet_sm.execute import repair, segment, store
 
 from .conftest import SIM, multiply_config
 
@@ -126,6 +126,10 @@ def test_damaged_records_and_manifests_are_recomputed_in_run_jobs_never_merged(p
     records = _records(project, _plan(project))
     path, offset, length = records[10]  # its only record: the one computed again
     _flip(path, offset + length - 2)
+    # the no-op rerun above left its clean verdict: it is of the files as they were then
+    assert (project.state / "fragments" / repair.CLEAN).is_file()
+    dry = project.dry_run()
+    assert "run_job" in dry.stdout, project.describe(dry)
     os.chdir(project.path)
     with pytest.raises(FragmentError, match="run_00000010: its record is damaged") as raised:
         merges.merge(_plan(project), project.trajectory_file)

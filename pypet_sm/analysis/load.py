@@ -101,9 +101,11 @@ class LoadedTrajectory(RunQueries, CurrentRun, PypetGroupAPI, TrajectoryView):
         }
         object.__setattr__(self, "_default_values", loaded)
         # pypet names every run run_%08d after its index, as the runs table has them
-        run_names = [layout.run_name(idx) for idx in range(len(self))]
+        run_names = layout.run_names(len(self))
         object.__setattr__(self, "_run_names", run_names)
-        object.__setattr__(self, "_run_indices", {run: i for i, run in enumerate(run_names)})
+        object.__setattr__(
+            self, "_run_indices", dict(zip(run_names, range(len(run_names)), strict=True))
+        )
         stacked = self._stacked
         self._children.pop(layout.STACKED_ROOT, None)
         for branch in RUN_BRANCHES:

@@ -148,15 +148,11 @@ class RunQueries:
                 if idx in subset
             )
         if fast_access and shortcuts and max_depth is None:
-            located = self._column_path(name)
-            if located is not None:
-                branch, path = located
-                try:
-                    column = self._columns.column(branch, path)
-                except KeyError:  # several values: the items themselves, run by run
-                    pass
-                else:
-                    return OrderedDict(self._with_stored(branch, path, column, use_indices))
+            stored = self._stored_column(name)
+            if stored is not None:
+                indices, values = stored
+                keys = indices if use_indices else [self._run_names[i] for i in indices]
+                return OrderedDict(zip(keys, values, strict=True))
         found: OrderedDict[Any, Any] = OrderedDict()
         depth = None if max_depth is None else max_depth - 1
         for idx, run in enumerate(self.f_get_run_names()):
@@ -200,24 +196,32 @@ class RunQueries:
             return endings[0]
         return None
 
-    def _with_stored(
-        self, branch: str, path: str, column: dict[int, Any], use_indices: bool
-    ) -> dict[Any, Any]:
-        """A stacked column plus the runs whose value went to pypet's layout, in run order."""
+    def _stored_column(self, name: str) -> tuple[list[int], list[Any]] | None:
+        """(run indices ascending, values) of `name` when one array of the file holds its
+        single value across runs (stacked layout, run scalars index), plus the runs whose
+        value went to pypet's layout; None when no such array holds it."""
+        located = self._column_path(name)
+        if located is None:
+            return None
+        branch, path = located
+        try:
+            indices, values = self._columns.column(branch, path)
+        except KeyError:  # several values: the items themselves, run by run
+            return None
         names = self._run_names
-        if len(column) < len(names) and self._stored.runs_group(branch) is not None:
-            for idx in set(range(len(names))) - set(column):
-                group = self._run_group(branch, names[idx])
-                if group is None:  # a run that stored nothing (failed, or not run)
-                    continue
-                try:
-                    column[idx] = group.f_get(path, True)
-                except NamingError:
-                    continue
-        ordered = sorted(column.items())
-        if use_indices:
-            return dict(ordered)
-        return {names[idx]: value for idx, value in ordered}
+        if len(indices) == len(names) or self._stored.runs_group(branch) is None:
+            return indices, values
+        column = dict(zip(indices, values, strict=True))
+        for idx in set(range(len(names))) - set(column):
+            group = self._run_group(branch, names[idx])
+            if group is None:  # a run that stored nothing (failed, or not run)
+                continue
+            try:
+                column[idx] = group.f_get(path, True)
+            except NamingError:
+                continue
+        ordered = sorted(column)
+        return ordered, [column[idx] for idx in ordered]
 
     def runs_table(self, results: list[str] | None = None, provenance: bool = False) -> Any:
         """One row per run: idx, name, explored parameters, scalar results.
@@ -252,8 +256,16 @@ class RunQueries:
             explored = leaf.f_get_range() if _unpickles(leaf) else stored_range(leaf)
             items.append((leaf.v_full_name.partition(".")[2], leaf.v_full_name, explored))
         for result in results if results is not None else self._scalar_results():
-            by_run = self.f_get_from_runs(result, use_indices=True, fast_access=True)
-            by_idx = [by_run.get(i) for i in range(len(names))]
+            found = self._stored_column(result)
+            if found is not None and len(found[0]) == len(names):
+                by_idx = found[1]  # every run has it: the column as it is
+            else:
+                by_run = (
+                    dict(zip(*found, strict=True))
+                    if found is not None
+                    else self.f_get_from_runs(result, use_indices=True, fast_access=True)
+                )
+                by_idx = [by_run.get(i) for i in range(len(names))]
             items.append((result, f"{layout.RESULTS}.{result}", by_idx))
         taken = Counter([*fixed, *(short for short, _, _ in items)])
         columns = dict(fixed)

@@ -309,10 +309,12 @@ class Trajectory(TrajectoryView):
             if not isinstance(run_values, (list, tuple)):
                 raise TrajectoryError(f"explored values of {name!r} must be a list")
             default = leaf.values["data"]
-            if {type(value) for value in run_values} == {
-                type(default)
-            } and not value_types.needs_conversion(default):
+            kinds = set(map(type, run_values))
+            if kinds == {type(default)} and not value_types.needs_conversion(default):
                 ranges[leaf.v_full_name] = list(run_values)  # all of the default's type already
+            elif type(default) is float and kinds <= {int, float}:
+                # pypet's int to float, as `coerce` does it, without a call per value
+                ranges[leaf.v_full_name] = [float(value) for value in run_values]
             else:
                 ranges[leaf.v_full_name] = [
                     self.coerce(leaf, position, value) for position, value in enumerate(run_values)

@@ -283,6 +283,9 @@ def _repairs(plan: Plan) -> dict[int, str]:
     named on the terminal; the store's scan cache and strays are brought up to date."""
     state = plan.settings.trajectory_state
     try:
+        seen = repair.fingerprint(plan)
+        if repair.known_clean(plan, seen):
+            return {}
         index = store.scan(state, write_cache=True)
         jobs = [
             (runs.start, plan.keys[runs.start : runs.stop])
@@ -291,6 +294,8 @@ def _repairs(plan: Plan) -> dict[int, str]:
         store.write_strays(state, index, jobs)
         found = repair.check(plan, index, finished_only=True)
         if not found.broken:
+            if index.legacy is None:  # an old store's files are not in the fingerprint
+                repair.remember_clean(plan, repair.fingerprint(plan))
             return {}
         tokens = failures.repair_tokens(state, [plan.job_runs(job).start for job in found.broken])
     except OSError as error:

@@ -50,6 +50,11 @@ def run_name(idx: int) -> str:
     return RUN_NAME % idx
 
 
+def run_names(count: int) -> list[str]:
+    """The names of runs 0 .. count-1, in order (one format call each, no function call)."""
+    return [RUN_NAME % idx for idx in range(count)]
+
+
 def run_set_name(idx: int) -> str:
     """The run set (pypet's ``$set``) that holds run `idx` when run sets are used."""
     return RUN_SET_NAME % (idx // RUN_SET_SIZE)
