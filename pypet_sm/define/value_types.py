@@ -165,6 +165,18 @@ def is_pypet_scalar(value: Any) -> bool:
     return True
 
 
+def _all_pypet_scalars(kind: type, values: list[Any]) -> bool:
+    """`is_pypet_scalar` of every value, all of type `kind`: one C loop where it depends on
+    the type alone or on the range of ints (a 10^5-run range is checked at every merge)."""
+    if kind not in PYPET_TYPE_NAMES:
+        return False
+    if kind is int:
+        return INT64.min <= min(values) and max(values) <= INT64.max
+    if kind in (str, bytes, np.bytes_):
+        return all(map(is_pypet_scalar, values))
+    return True
+
+
 def is_pypet_sequence(value: Any) -> bool:
     """A list or tuple of scalars that all have one type (may be empty)."""
     if type(value) not in (list, tuple):
@@ -221,9 +233,9 @@ def parameter_class(default: Any, explored: list[Any] | None, requested: str | N
     would fail to store them or give back other types.
     """
     every = [default, *(explored or [])]
-    same_type = all(type(v) is type(default) for v in every)
+    same_type = set(map(type, every)) == {type(default)}
     cell = table_cell(default) if same_type else None
-    if same_type and all(is_pypet_scalar(v) for v in every):
+    if same_type and _all_pypet_scalars(type(default), every):
         choice = "Parameter"
     elif cell is not None and all(table_cell(v) == cell for v in every):
         choice = "Parameter"  # one table column of this shape holds every value, as in pypet

@@ -25,12 +25,14 @@ from pypet_sm.execute.plan import Plan, run_name
 
 @dataclass
 class Check:
-    """jobs -> what is wrong with them, failed runs, environments -> their last finish."""
+    """jobs -> what is wrong with them, failed runs, environments -> their last finish,
+    and the point key of every run with a valid record (None for the others), in run order:
+    their entries are made when the writer reads them (an incremental merge reads few)."""
 
     broken: dict[int, list[str]] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
     environments: dict[str, float | None] = field(default_factory=dict)
-    entries: list[store.Entry | None] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
 
     def runs(self) -> list[str]:
         return [problem for problems in self.broken.values() for problem in problems]
@@ -78,7 +80,7 @@ def check(plan: Plan, index: store.Index, finished_only: bool) -> Check:
                 last[source] = finish if known is None else max(known, finish or known)
                 if not record[0]:
                     result.failed.append(run_name(idx))
-                result.entries.append(index.entry(keys[idx]))
+                result.keys.append(keys[idx])
                 continue
             status, reason, _ = index.lookup(keys[idx])
             if record is not None:
@@ -86,7 +88,7 @@ def check(plan: Plan, index: store.Index, finished_only: bool) -> Check:
             what = f"{run_name(idx)}: its record is {status}" + (f" ({reason})" if reason else "")
             result.broken.setdefault(job, []).append(what)
             if not finished_only:
-                result.entries.append(None)
+                result.keys.append(None)
     for source, finish in last.items():
         name = index.environment(source)
         known = result.environments.get(name)

@@ -76,12 +76,13 @@ def _check_fragments(plan: Plan, index: store.Index) -> repair.Check:
 def _runs(
     plan: Plan,
     index: store.Index,
-    entries: list[store.Entry | None],
+    keys: list[str | None],
     hexshas: dict[str, str],
     start: int = 0,
 ) -> Iterator[RunRecord]:
-    """The run records of the runs from `start` on, `entries` their records."""
-    for idx, entry in enumerate(entries, start):
+    """The run records of the runs from `start` on, `keys` their point keys."""
+    for idx, key in enumerate(keys, start):
+        entry = None if key is None else index.entry(key)
         assert entry is not None  # checked
         try:
             run = index.read_run(entry)
@@ -105,10 +106,12 @@ def _runs(
         yield run
 
 
-def trajectory_record(plan: Plan) -> TrajectoryRecord:
-    """The record the writer needs, with runs streamed from the fragments."""
+def trajectory_record(plan: Plan, index: store.Index | None = None) -> TrajectoryRecord:
+    """The record the writer needs, with runs streamed from the fragments (of `index`, the
+    store's, when the caller has scanned it already)."""
     settings = plan.settings
-    index = store.scan(settings.trajectory_state, write_cache=True)
+    if index is None:
+        index = store.scan(settings.trajectory_state, write_cache=True)
     found = _check_fragments(plan, index)
     finished = found.environments
     # the environment merging now is part of the trajectory's history even when it only
@@ -126,7 +129,7 @@ def trajectory_record(plan: Plan) -> TrajectoryRecord:
             Parameter(p.name, {"data": p.value}, p.comment, p.class_name, p.explored)
             for p in plan.parameters
         ],
-        runs=_runs(plan, index, found.entries, {env.name: env.hexsha for env in environments}),
+        runs=_runs(plan, index, found.keys, {env.name: env.hexsha for env in environments}),
         length=len(plan),
         explored_order=list(plan.explored_names),
         settings=settings.storage,
@@ -289,9 +292,8 @@ def _new_runs(
     """`record` with the runs from `decision.first_run` on: those not in the file yet."""
     index = decision.fingerprint.index
     first = decision.first_run
-    entries = [index.entry(key) for key in plan.keys[first:]]
     hexshas = {env.name: env.hexsha for env in record.environments}
-    runs = _runs(plan, index, entries, hexshas, start=first)
+    runs = _runs(plan, index, list(plan.keys[first:]), hexshas, start=first)
     return dataclasses.replace(record, runs=runs)
 
 
@@ -312,9 +314,10 @@ def merge(plan: Plan, output: str | Path) -> Path:
         stored = output.is_file() and not (
             validate.written_by_us(state, output) or incremental.unchanged(state, output)
         )
-        record = trajectory_record(plan)
+        index = store.scan(state, write_cache=True)  # once: for the record and the decision
+        record = trajectory_record(plan, index)
         checked = time.perf_counter()
-        decision = incremental.decide(plan, output, record)
+        decision = incremental.decide(plan, output, record, index)
         logger.info(
             "%s merge: %s (fragments checked in %.2f s, decided in %.2f s)",
             "incremental" if decision.incremental else "full",
