@@ -86,7 +86,13 @@ class Environment:
         self._classes: list[Any] = (
             list(classes) if isinstance(classes, (list, tuple)) else ([classes] if classes else [])
         )
-        self._traj: Any = Trajectory(name, comment)
+        from pypet_sm.define.classes import import_classes
+
+        known = [
+            project.class_spec(entry) if isinstance(entry, str) else entry
+            for entry in self._classes
+        ]
+        self._traj: Any = Trajectory(name, comment, import_classes(known, "dynamic_imports"))
         self._hexsha = hashlib.sha1(
             (name + str(self._timestamp) + str(self._timestamp) + _version()).encode()
         ).hexdigest()

@@ -46,13 +46,20 @@ def trajectory_filename(filename: Any, name: str) -> str:
     return text
 
 
+def class_spec(text: str) -> str:
+    """pypet's `module.Class` as pypet_sm's `module:Class`."""
+    if ":" in text:
+        return text
+    module_name, _, class_name = text.rpartition(".")
+    return f"{module_name}:{class_name}"
+
+
 def class_specs(classes: list[Any], module: str) -> list[str]:
     """`module:Class` of each dynamically imported class (a class or pypet's text form)."""
     specs = []
     for entry in classes:
         if isinstance(entry, str):
-            module_name, _, class_name = entry.rpartition(".")
-            specs.append(entry if ":" in entry else f"{module_name}:{class_name}")
+            specs.append(class_spec(entry))
         elif isinstance(entry, type):
             owner = module if entry.__module__ == "__main__" else entry.__module__
             specs.append(f"{owner}:{entry.__qualname__}")
