@@ -12,6 +12,7 @@ import hashlib
 import logging
 import math
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -225,7 +226,9 @@ class Environment:
 
     def _workflow(self, generated: project.Generated, cores: int) -> None:
         profile = self._options.get("snakemake_profile") or os.environ.get("PYPET_SM_PROFILE")
-        command = generated.command(cores, profile, list(self._options.get("snakemake_args")))
+        extra_args = [*self._options.get("snakemake_args")]
+        extra_args += shlex.split(os.environ.get("PYPET_SM_SNAKEMAKE_ARGS", ""))
+        command = generated.command(cores, profile, extra_args)
         logger.info("running %s", " ".join(command))
         environment = dict(os.environ)
         extra = str(generated.script_dir)

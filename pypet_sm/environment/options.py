@@ -89,7 +89,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "sumatra_label": (NOT_NEEDED, "Sumatra is not supported; git records the code"),
     # pypet_sm's own
     "snakemake_profile": (HONOURED, "snakemake --profile (also PYPET_SM_PROFILE)"),
-    "snakemake_args": (HONOURED, "more snakemake command-line arguments"),
+    "snakemake_args": (HONOURED, "more snakemake arguments (also PYPET_SM_SNAKEMAKE_ARGS)"),
     "runs_per_job": (HONOURED, "runs_per_job"),
 }
 
