@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from .conftest import REPO
 from .test_environment import _ours_environment, place, run_script
@@ -24,7 +25,7 @@ def _calls(folder) -> list[str]:
 
 def test_killed_script_resumes_without_computing_finished_runs(tmp_path):
     folder = place(tmp_path, "first_steps")
-    env = {**_ours_environment(), "DELAY": "0.7"}
+    env = {**_ours_environment(), "DELAY": "0.4"}
     process = subprocess.Popen(
         [sys.executable, "first_steps.py"], cwd=folder, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -90,3 +91,22 @@ def test_the_same_script_through_the_slurm_profile(tmp_path):
     assert RESULT in done.stdout
     assert "Submitted" in done.stderr and "slurm" in done.stderr.lower()
     assert sorted(_calls(folder)) == [str(idx) for idx in range(6)]
+
+
+def test_init_from_script_writes_a_project_plain_snakemake_runs(tmp_path):
+    """`pypet-sm init --from script.py` computes nothing; plain `snakemake` then runs the
+    script's trajectory, and the script afterwards finds every run done."""
+    folder = place(tmp_path, "first_steps")
+    pypet_sm_cli = [str(Path(sys.executable).parent / "pypet-sm")]
+    env = _ours_environment()
+    subprocess.run([*pypet_sm_cli, "init", "--from", "first_steps.py"], cwd=folder, env=env,
+                   check=True)  # fmt: skip
+    assert (folder / "config.yaml").is_file() and (folder / "Snakefile").is_file()
+    assert not _calls(folder)
+    subprocess.run(["snakemake", "--cores", "2", "-q"], cwd=folder, env=env, check=True)
+    assert sorted(_calls(folder)) == [str(idx) for idx in range(6)]
+    assert RESULT in run_script(sys.executable, folder, "first_steps").stdout
+    assert len(_calls(folder)) == 6  # the script computed nothing again
+    again = subprocess.run([*pypet_sm_cli, "init", "--from", "first_steps.py"], cwd=folder,
+                           env=env, capture_output=True, text=True)  # fmt: skip
+    assert again.returncode == 1 and "overwrites nothing" in again.stderr

@@ -221,6 +221,9 @@ class Environment:
             project.class_specs(self._classes, module),
         )
         generated.write(self._traj, config, path.parent)
+        if os.environ.get(project.INIT):
+            project.write_project(generated)
+            raise SystemExit(0)
         self._workflow(generated, opts.cores(self._options))
         return self._finish(generated, self._traj.v_name)
 

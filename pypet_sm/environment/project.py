@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -182,3 +183,38 @@ class Generated:
         filename = Path(self._section()["trajectory"]["filename"])
         path = filename if filename.is_absolute() else self.root / filename
         return load_trajectory(path, self.name, allow_pickle=True)
+
+
+INIT = "PYPET_SM_INIT"  # set by `pypet-sm init --from`: env.run writes the project and exits
+
+
+def write_project(generated: Generated) -> None:
+    """`pypet-sm init --from script.py`: config.yaml and Snakefile in the script's working
+    directory, so plain `snakemake` runs the trajectory the script defines (its build hook
+    reads the trajectory from the generated folder)."""
+    targets = {generated.root / "config.yaml": generated.config.read_text("utf-8")}
+    targets[generated.root / "Snakefile"] = SNAKEFILE
+    existing = [path.name for path in targets if path.exists()]
+    if existing:
+        raise PypetSmError(
+            f"{generated.root} already has {', '.join(existing)}; pypet-sm init --from "
+            "overwrites nothing (nothing was written)"
+        )
+    for path, text in targets.items():
+        atomic.write_text(path, text)
+    print(
+        f"pypet_sm project in {generated.root}: config.yaml, Snakefile (the trajectory in "
+        f"{generated.folder.relative_to(generated.root)}); next: snakemake --cores 2",
+        file=sys.stderr,
+    )
+
+
+def init_from_script(path: Path) -> int:
+    """Run the script up to env.run with PYPET_SM_INIT set (nothing is computed)."""
+    if not path.is_file():
+        raise PypetSmError(f"--from {path}: no such script")
+    done = subprocess.run(
+        [sys.executable, path.name], cwd=path.parent or ".", env={**os.environ, INIT: "1"},
+        check=False,
+    )  # fmt: skip
+    return done.returncode
