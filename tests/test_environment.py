@@ -113,3 +113,10 @@ def test_running_the_script_again_computes_nothing(side_by_side):
     assert sorted(calls) == [str(idx) for idx in range(6)]
     assert run_script(sys.executable, ours, "first_steps").stdout == printed
     assert (ours / "calls.txt").read_text().split() == calls
+
+
+def test_readme_table_names_every_environment_argument():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme.split("| Environment argument | with pypet_sm.Environment |")[1].split("\n\n")[0]
+    missing = [name for name in options.OPTIONS if f" {name}" not in table.replace(",", " ")]
+    assert not missing, missing
