@@ -105,16 +105,6 @@ def test_script_prints_and_stores_what_pypet_does(side_by_side, pypet_python, sc
     assert_explained(differences)
 
 
-def test_running_the_script_again_computes_nothing(side_by_side):
-    """Same point keys, same state folder: the second run reuses every run (the job function
-    marks each call in calls.txt) and prints the same."""
-    _, ours, _, printed = side_by_side["first_steps"]
-    calls = (ours / "calls.txt").read_text().split()
-    assert sorted(calls) == [str(idx) for idx in range(6)]
-    assert run_script(sys.executable, ours, "first_steps").stdout == printed
-    assert (ours / "calls.txt").read_text().split() == calls
-
-
 def test_readme_table_names_every_environment_argument():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     table = readme.split("| Environment argument | with pypet_sm.Environment |")[1].split("\n\n")[0]

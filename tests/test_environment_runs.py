@@ -110,3 +110,11 @@ def test_init_from_script_writes_a_project_plain_snakemake_runs(tmp_path):
     again = subprocess.run([*pypet_sm_cli, "init", "--from", "first_steps.py"], cwd=folder,
                            env=env, capture_output=True, text=True)  # fmt: skip
     assert again.returncode == 1 and "overwrites nothing" in again.stderr
+
+
+def test_objects_of_the_scripts_classes_come_back_as_those_classes(tmp_path):
+    """Pickled in the run jobs as `script_objects.Spike`, unpickled by the merge (which
+    imports the script, stopping at env.run) and in the script as its own class."""
+    folder = place(tmp_path, "script_objects")
+    printed = run_script(sys.executable, folder, "script_objects").stdout.splitlines()
+    assert printed == ["[(0, Spike(2)), (1, Spike(4))] True", "Spike(2) True"]

@@ -238,6 +238,7 @@ class Environment:
         environment["PYTHONPATH"] = os.pathsep.join(
             [extra, *filter(None, [environment.get("PYTHONPATH")])]
         )
+        environment[script.SCRIPT_MODULES] = generated.job_module()
         sys.stdout.flush()
         status = subprocess.run(command, stdout=sys.stderr, env=environment, check=False)
         if status.returncode != 0:

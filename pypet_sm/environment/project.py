@@ -136,6 +136,9 @@ class Generated:
         assert isinstance(loaded, dict)
         return loaded
 
+    def job_module(self) -> str:
+        return str(self._section()["job"]).partition(":")[0]
+
     @property
     def log_dir(self) -> str:
         return f"{self._section().get('log_folder', 'logs')}/{self.name}"

@@ -12,9 +12,13 @@ with that name, so pickles of its objects name the same module everywhere.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import io
+import os
 import pickle
 import sys
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,6 +28,9 @@ from pypet_sm.define.trajectory import Trajectory
 from pypet_sm.errors import PypetSmError
 
 FROZEN = "trajectory.pickle"  # the trajectory env.traj defined, in the generated project
+# the scripts' module names, set by the Environment for its snakemake and so its jobs: an
+# import of one of them from anywhere (pickle's, in the merge) stops at env.run
+SCRIPT_MODULES = "PYPET_SM_SCRIPT_MODULES"
 
 
 class ScriptStop(BaseException):
@@ -118,3 +125,35 @@ def build(traj: Trajectory) -> None:
     for full_name, run_values in frozen["explored"].items():
         traj._explored[full_name] = run_values
         traj.f_get(full_name).explored = run_values
+
+
+class _StoppingLoader(importlib.abc.Loader):
+    """The script's own loader, keeping what it defined when it stops at env.run."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        created: ModuleType | None = self.loader.create_module(spec)
+        return created
+
+    def exec_module(self, module: ModuleType) -> None:
+        try:
+            self.loader.exec_module(module)
+        except ScriptStop:
+            pass  # the module keeps everything defined before env.run
+
+
+class _ScriptFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if name not in os.environ.get(SCRIPT_MODULES, "").split(","):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _StoppingLoader(spec.loader)
+        return spec
+
+
+if not any(isinstance(finder, _ScriptFinder) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _ScriptFinder())
