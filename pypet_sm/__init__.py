@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pypet_sm.define.classes import ArrayParameter, Parameter, PickleParameter, PickleResult, Result
 from pypet_sm.define.exploration import cartesian_product
 from pypet_sm.define.trajectory import Trajectory
+from pypet_sm.environment.driver import Environment
 from pypet_sm.errors import (
     ConfigError,
     DataNotInStorageError,
@@ -46,6 +47,7 @@ __all__ = [
     "ArrayParameter",
     "ConfigError",
     "DataNotInStorageError",
+    "Environment",
     "GitDiffError",
     "NoSuchServiceError",
     "NotOfferedError",

@@ -68,7 +68,10 @@ def parser() -> argparse.ArgumentParser:
     init_parser = commands.add_parser(
         "init", help="a new project (Snakefile, config.yaml, job function) in a folder"
     )
-    init_parser.add_argument("directory")
+    init_parser.add_argument("directory", nargs="?")
+    init_parser.add_argument(
+        "--from", dest="script", help="a pypet-style script: its project, in its folder"
+    )
     init_parser.add_argument("--name", help="the trajectory's name (default: the folder's)")
     forget.add_parser(commands)
     return main_parser
@@ -81,7 +84,13 @@ def main(argv: list[str] | None = None) -> int:
             return status.status(Path(arguments.config), arguments.cores)
         if arguments.command == "show":
             return show.show(Path(arguments.file), arguments.name)
+        if arguments.command == "init" and arguments.script:
+            from pypet_sm.environment.project import init_from_script
+
+            return init_from_script(Path(arguments.script))
         if arguments.command == "init":
+            if arguments.directory is None:
+                raise UsageError("pypet-sm init DIR, or pypet-sm init --from script.py")
             return init(Path(arguments.directory), arguments.name)
         if arguments.command == "forget":
             return forget.forget(arguments)

@@ -123,10 +123,25 @@ def check_not_shadowed(module_name: str, field_name: str) -> None:
     )
 
 
+def import_module(module_name: str, field_name: str) -> ModuleType:
+    """Import a module of the user's, the working directory first on sys.path."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    return _import(module_name, field_name)
+
+
 def _import(module_name: str, field_name: str) -> ModuleType:
+    from pypet_sm.environment.script import ScriptStop
+
     check_not_shadowed(module_name, field_name)
     try:
         return importlib.import_module(module_name)
+    except ScriptStop as stop:  # a pypet-style script reached env.run: what it defined is kept
+        if stop.module is None:
+            raise ConfigError(field_name, f"module {module_name!r} stopped at env.run") from None
+        sys.modules[module_name] = stop.module
+        return stop.module
     except Exception as error:  # the user's module may fail in any way while importing
         raise ConfigError(
             field_name,

@@ -1,0 +1,1 @@
+"""pypet's Environment on Snakemake: `pypet_sm.Environment` (driver.py)."""
