@@ -21,7 +21,7 @@ localrules:
 
 rule sweep_report:
     input:
-        MERGED,
+        PYPET_SM_FINAL,
     output:
         summary=report(
             REPORT_SUMMARY,
