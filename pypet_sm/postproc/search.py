@@ -97,6 +97,11 @@ class Search:
             number += 1
 
     @property
+    def base_plan_digest(self) -> str:
+        """The initial points' plan: the same whatever rounds finished."""
+        return self.definitions.plans[0].path.stem.split("-", 1)[1]
+
+    @property
     def python(self) -> Any:
         """The rules' command prefix: the workflow's `python -m pypet_sm`, of this package."""
         from pypet_sm.execute.workflow import Unrecorded

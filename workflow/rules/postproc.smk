@@ -6,11 +6,16 @@
 # done.json, whose input is the record of the last round (pypet_sm/postproc/search.py). Rounds
 # finished before are planned at parse time from their records: nothing runs twice.
 # Merges and post-processing are bookkeeping on the trajectory file: local, like the merge.
+# PYPET_SM_FINAL and PYPET_SM_FINAL_PLAN: the trajectory's last merge and a plan naming the
+# settings, for the report. A search's report names its initial plan, the same in every
+# invocation (a param cannot wait for checkpoints); done.json, its input, reruns it.
 if PYPET_SM.search is None:
     PYPET_SM_FINAL = MERGED
+    PYPET_SM_FINAL_PLAN = PYPET_SM.plan_digest
 else:
     SEARCH = PYPET_SM.search
     PYPET_SM_FINAL = SEARCH.done
+    PYPET_SM_FINAL_PLAN = SEARCH.base_plan_digest
 
     localrules:
         postproc_merge,
