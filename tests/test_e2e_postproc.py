@@ -190,14 +190,14 @@ def test_a_failed_round_keeps_the_rounds_so_far_and_resumes_without_repeating(pr
 
 def test_a_search_that_never_converges_stops_at_max_rounds(project):
     project.write_module(BISECT)
-    project.write_config(_config(max_rounds=3, mode="never"))
+    project.write_config(_config(max_rounds=2, mode="never"))
     proc = project.snakemake()
-    assert "max_rounds = 3 is reached" in proc.stderr
-    assert "stopped at max_rounds after post-processing round 2" in proc.stderr
-    assert len(project.calls()) == 4  # the initial 2 and one point of rounds 0 and 1
+    assert "max_rounds = 2 is reached" in proc.stderr
+    assert "stopped at max_rounds after post-processing round 1" in proc.stderr
+    assert len(project.calls()) == 3  # the initial 2 and the point of round 0
     with project.load() as traj:
-        assert len(traj) == 4
-        assert traj.f_get("config.postprocessing.round_0002.stopped").f_get() is True
+        assert len(traj) == 3
+        assert traj.f_get("config.postprocessing.round_0001.stopped").f_get() is True
 
 
 def test_expanding_with_an_unknown_or_untyped_parameter_names_the_call(project):

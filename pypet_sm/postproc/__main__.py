@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", required=True, help="trajectory HDF5 file")
     run = sub.add_parser("round", help="post-process a round (the checkpoint)")
     run.add_argument("--round", type=int, required=True)
-    run.add_argument("--search", required=True, help="the search's folder")
+    run.add_argument("--record", required=True, help="the round's record (the rule's output)")
     for command in (merge, run):
         command.add_argument("--state", required=True, help="the project's state folder")
         command.add_argument("--plan", required=True, help="digest of the round's plan file")
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from pypet_sm.postproc.run import run_round
 
-        run_round(plan, Path(arguments.search), arguments.round)
+        run_round(plan, Path(arguments.record).parent, arguments.round)
     except PypetSmError as error:  # on the terminal too (the notices' fd), not only the log
         notice.error("%s", error)
         return 1

@@ -51,7 +51,6 @@ else:
         params:
             plan=lambda wildcards: SEARCH.plan_digest(wildcards, checkpoints),
             state=PYPET_SM.state_folder,
-            search=str(SEARCH.folder),
             python=SEARCH.python,
         log:
             f"{PYPET_SM.logs}/postproc/round_{{round}}.log",
@@ -59,7 +58,7 @@ else:
             "../envs/pypet_sm.yaml"
         shell:
             "{params.python} round --state {params.state:q} --plan {params.plan} "
-            "--search {params.search:q} --round {wildcards.round} --notices-fd 3 3>&2 "
+            "--record {output:q} --round {wildcards.round} --notices-fd 3 3>&2 "
             "> {log:q} 2>&1"
 
     rule postproc_done:
