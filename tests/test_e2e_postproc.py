@@ -234,3 +234,23 @@ def test_bad_postprocessing_config_is_one_message_naming_the_field(project):
     project.write_config(config)
     proc = project.snakemake(expect=1)
     assert "runs_per_job" in proc.stderr and "postprocessing" in proc.stderr
+
+
+def test_a_round_killed_after_storing_its_items_is_not_post_processed_again(project):
+    project.write_module(BISECT)
+    project.write_config(_config(tol=5.0))
+    project.snakemake()
+    with project.load() as traj:
+        crossing = traj.results.search.crossing
+    # what a SIGKILL between the file's replacement and the checkpoint's record leaves: the
+    # round's points and items stored, no record, no end of the search
+    (record,) = project.state.glob("postproc/*/round_0.json")
+    record.unlink()
+    (record.parent / "done.json").unlink()
+    project.snakemake()
+    assert _postproc_calls(project) == [(0, [0, 1])]  # the function ran once
+    assert len(project.calls()) == 2
+    assert record.exists()
+    with project.load() as traj:
+        assert traj.results.search.crossing == crossing
+        assert traj.f_get("config.postprocessing.round_0000.added").f_get() == 0
