@@ -46,6 +46,7 @@ def bisect(traj, result_list, target, tol=0.1, mode=""):
     if above - below < tol:
         traj.f_add_result("search.crossing", (below + above) / 2, comment="the estimate")
         traj.f_add_derived_parameter("search.target", float(target), comment="searched for")
+        traj.f_store()
         return None
     traj.f_expand({"x": [(below + above) / 2]})
 """
@@ -120,6 +121,18 @@ def test_one_round_sees_every_run_in_order_and_stores_trajectory_level_items(pro
         assert traj.f_get("results.search.round_0").v_comment == "interval"
         assert traj.derived_parameters.search.target == 2.0
         assert traj.f_get("config.postprocessing.round_0000.added").f_get() == 0
+    # what a SIGKILL between the file's replacement and the checkpoint's record leaves: the
+    # round's points and items stored, no record, no end of the search. The next snakemake
+    # finishes the round without calling post-processing again (nor adding its items twice)
+    (record,) = project.state.glob("postproc/*/round_0.json")
+    record.unlink()
+    (record.parent / "done.json").unlink()
+    project.snakemake()
+    assert _postproc_calls(project) == [(0, [0, 1])]
+    assert len(project.calls()) == 2 and record.exists()
+    with project.load() as traj:
+        assert traj.results.search.crossing == 1.0
+        assert sorted(traj.f_get("config.postprocessing").f_get_children()) == ["round_0000"]
 
 
 def test_ten_rounds_in_one_invocation_compute_each_point_once_and_pypet_loads_them(project):
@@ -234,23 +247,3 @@ def test_bad_postprocessing_config_is_one_message_naming_the_field(project):
     project.write_config(config)
     proc = project.snakemake(expect=1)
     assert "runs_per_job" in proc.stderr and "postprocessing" in proc.stderr
-
-
-def test_a_round_killed_after_storing_its_items_is_not_post_processed_again(project):
-    project.write_module(BISECT)
-    project.write_config(_config(tol=5.0))
-    project.snakemake()
-    with project.load() as traj:
-        crossing = traj.results.search.crossing
-    # what a SIGKILL between the file's replacement and the checkpoint's record leaves: the
-    # round's points and items stored, no record, no end of the search
-    (record,) = project.state.glob("postproc/*/round_0.json")
-    record.unlink()
-    (record.parent / "done.json").unlink()
-    project.snakemake()
-    assert _postproc_calls(project) == [(0, [0, 1])]  # the function ran once
-    assert len(project.calls()) == 2
-    assert record.exists()
-    with project.load() as traj:
-        assert traj.results.search.crossing == crossing
-        assert traj.f_get("config.postprocessing.round_0000.added").f_get() == 0

@@ -75,6 +75,10 @@ class PostprocTrajectory:
             raise TrajectoryError(f"f_expand needs a dict of parameter ranges, got {build_dict!r}")
         self._definition.f_expand(build_dict)
 
+    def f_store(self, *args: Any, **kwargs: Any) -> None:
+        """pypet's f_store in post-processing: what was added is stored when the function
+        returns (in one atomic replacement of the file), so there is nothing to do now."""
+
     def f_explore(self, build_dict: dict[str, Any]) -> None:
         raise TrajectoryError(
             "f_explore after the runs: post-processing adds points with f_expand (pypet too "
