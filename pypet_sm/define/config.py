@@ -19,6 +19,7 @@ from pypet_sm.define.user_code import announced, describe, import_object, text, 
 from pypet_sm.errors import ConfigError, PypetSmError
 from pypet_sm.execute.cluster import ResourceSettings, resource_settings
 from pypet_sm.hdf5.records import StorageSettings
+from pypet_sm.postproc import settings as postproc_settings
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 AUTO = "auto"
@@ -51,6 +52,8 @@ class Settings:
     dynamically_imported_classes: list[str] = field(default_factory=list)
     # seconds a single run may take (pypet's Environment `timeout`); None: no limit
     timeout: float | None = None
+    # `postprocessing:` as builtins (pypet_sm/postproc/settings.py); None: no post-processing
+    postprocessing: dict[str, Any] | None = None
 
     @property
     def trajectory_state(self) -> Path:
@@ -167,6 +170,9 @@ def load_settings(config: dict[str, Any]) -> Settings:
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
     ):
         raise ConfigError("timeout", f"expected seconds per run (a number > 0), got {timeout!r}")
+    postproc = postproc_settings.parse(config.get("postprocessing"))
+    if postproc is not None:
+        runs_per_job = postproc_settings.runs_per_job(runs_per_job)
     return Settings(
         name=name,
         comment=str(section.get("comment") or ""),
@@ -187,6 +193,7 @@ def load_settings(config: dict[str, Any]) -> Settings:
         git_fail=git_fail,
         dynamically_imported_classes=list(classes),
         timeout=None if timeout is None else float(timeout),
+        postprocessing=None if postproc is None else postproc.as_dict(),
     )
 
 

@@ -76,6 +76,7 @@ class Sweep:
     started: float = field(default_factory=time.time)
     lock: IO[str] | None = None  # held while the process lives (workflow_lock)
     snakemake_keep_going: bool | None = None  # set by onstart in the main process
+    search: Any = None  # the rounds of post-processing (pypet_sm/postproc/search.py), if any
 
     # what the rules name -----------------------------------------------------------------
     @property
@@ -255,6 +256,12 @@ def prepare(config: dict[str, Any], workflow: Any) -> Sweep:
         if main:
             cleanup.state_temps(plan.settings.trajectory_state)
         plans.save(plan)
+        search = None
+        if plan.settings.postprocessing is not None:
+            from pypet_sm.postproc.search import Search
+
+            search = Search(config, plan)  # the rounds finished before: their points planned
+            plan = search.latest
     except PypetSmError as error:
         raise _workflow_error(error) from None
     settings = plan.settings
@@ -268,14 +275,18 @@ def prepare(config: dict[str, Any], workflow: Any) -> Sweep:
     # jobs call `python`: the interpreter running Snakemake comes first on PATH, so a venv
     # works without activating it (the rules pass PATH on as an envvar)
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return Sweep(
+    sweep = Sweep(
         plan,
         main,
         config.get("keep_going"),
         tokens,
         started=started,
         lock=lock,
+        search=search,
     )
+    if search is not None:
+        search.sweep = sweep
+    return sweep
 
 
 def _repairs(plan: Plan) -> dict[int, str]:

@@ -21,7 +21,7 @@ localrules:
 
 rule sweep_report:
     input:
-        MERGED,
+        PYPET_SM_FINAL,
     output:
         summary=report(
             REPORT_SUMMARY,
@@ -36,7 +36,7 @@ rule sweep_report:
             labels=REPORT_CAPTIONS.labels,
         ),
     params:
-        plan=PYPET_SM.plan_digest,
+        plan=PYPET_SM_FINAL_PLAN,
         state=PYPET_SM.state_folder,
         trajectory=PYPET_SM.trajectory_file,
         python=PYPET_SM.python,
