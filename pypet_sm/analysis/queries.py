@@ -8,7 +8,7 @@ stacked layout or the run scalars index) where the file has it, else run group b
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -247,18 +247,14 @@ class RunQueries:
                     np.char.decode(stored, "utf-8") if stored.dtype.kind == "S" else stored
                 )
         # (short name, full name, values) of the parameters and results
-        items: list[tuple[str, str, Any]] = []
-        for leaf in self._explored:
-            explored = leaf.f_get_range() if _unpickles(leaf) else stored_range(leaf)
-            items.append((leaf.v_full_name.partition(".")[2], leaf.v_full_name, explored))
+        items = self._explored_columns()
         for result in results if results is not None else self._scalar_results():
             by_run = self.f_get_from_runs(result, use_indices=True, fast_access=True)
             by_idx = [by_run.get(i) for i in range(len(names))]
             items.append((result, f"{layout.RESULTS}.{result}", by_idx))
-        taken = Counter([*fixed, *(short for short, _, _ in items)])
         columns = dict(fixed)
-        for short, full, values in items:
-            columns[full if taken[short] > 1 else short] = values
+        for column, (_, _, values) in zip(unique_names(items, fixed), items, strict=True):
+            columns[column] = values
         try:
             import pandas
         except ImportError:
@@ -267,16 +263,35 @@ class RunQueries:
             return np.rec.fromarrays(arrays, names=list(columns))  # type: ignore[call-overload]
         return pandas.DataFrame(columns)
 
+    def _explored_columns(self) -> list[tuple[str, str, Any]]:
+        """(name below `parameters`, full name, the value of each run) of every explored
+        parameter, in exploration order; pickled ones as placeholders unless allowed."""
+        return [
+            (
+                leaf.v_full_name.partition(".")[2],
+                leaf.v_full_name,
+                leaf.f_get_range() if unpickles(leaf) else stored_range(leaf),
+            )
+            for leaf in self._explored
+        ]
+
     def _scalar_results(self) -> list[str]:
         return [
             name
             for name, leaf in self.first_run_results()
-            if _unpickles(leaf)
+            if unpickles(leaf)
             and leaf.main_key is not None
             and value_types.is_runs_table_scalar(leaf.fast())
         ]
 
 
-def _unpickles(leaf: Leaf) -> bool:
+def unique_names(items: list[tuple[str, str, Any]], reserved: Iterable[str]) -> list[str]:
+    """The column name of each (short name, full name, ...) item: its short name, or its full
+    name where two columns (or a reserved name) would share the short one."""
+    taken = Counter([*reserved, *(item[0] for item in items)])
+    return [item[1] if taken[item[0]] > 1 else item[0] for item in items]
+
+
+def unpickles(leaf: Leaf) -> bool:
     """Whether the leaf's values may be read: not pickles, or allowed to be unpickled."""
     return not isinstance(leaf, PickledLeaf) or leaf.allowed
