@@ -200,7 +200,11 @@ def to_xarray(traj: LoadedTrajectory, results: list[str] | None = None, grid: bo
         by_run = traj.f_get_from_runs(name, use_indices=True, fast_access=True)
         data = over_runs(by_run, n_runs, name, named=results is not None)
         if data is not None:
-            read.append((name, data, _comment(traj, name, next(iter(by_run)))))
+            # purged duplicate comments: pypet keeps the comment in one run only, the first
+            # or the last it stored; a run or two are read, never all of them
+            runs = list(by_run)
+            comment = _comment(traj, name, runs[0]) or _comment(traj, name, runs[-1])
+            read.append((name, data, comment))
     items = [*explored, *((name, f"{layout.RESULTS}.{name}", None) for name, _, _ in read)]
     labels = unique_names(items, [RUN_DIM])
     parameter_labels, result_labels = labels[: len(explored)], labels[len(explored) :]
