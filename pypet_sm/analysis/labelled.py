@@ -131,11 +131,13 @@ def coordinate(values: list[Any]) -> np.ndarray:
     return objects
 
 
-def over_runs(by_run: dict[int, Any], n_runs: int, name: str, named: bool) -> np.ndarray | None:
+def over_runs(
+    column: tuple[np.ndarray, list[Any]], n_runs: int, name: str, named: bool
+) -> np.ndarray | None:
     """One array over the runs (axis 0); NaN where a run lacks the value (ints and bools
     become floats then, as xarray's own reindexing does). None: not one numeric or text
     array shape in every run (skipped, or a LoadError naming it when `named`)."""
-    values = list(by_run.values())
+    indices, values = column
     kinds = {type(value) for value in values}
     arrays = kinds == {np.ndarray}
     scalars = all(  # by type, not by value: 10^5 runs
@@ -167,7 +169,7 @@ def over_runs(by_run: dict[int, Any], n_runs: int, name: str, named: bool) -> np
     else:
         fill_dtype = object
     full = np.full((n_runs, *data.shape[1:]), np.nan, dtype=fill_dtype)
-    full[np.fromiter(by_run, dtype=np.int64, count=len(by_run))] = data
+    full[indices] = data
     return full
 
 
@@ -199,12 +201,15 @@ def to_xarray(traj: LoadedTrajectory, results: list[str] | None = None, grid: bo
     names = results if results is not None else _default_results(traj)
     read = []
     for name in names:
-        by_run = traj.f_get_from_runs(name, use_indices=True, fast_access=True)
-        data = over_runs(by_run, n_runs, name, named=results is not None)
+        column = traj.column_values(name)
+        if column is None:  # no array of the file holds it: f_get_from_runs reads the runs
+            by_run = traj.f_get_from_runs(name, use_indices=True, fast_access=True)
+            column = (np.fromiter(by_run, dtype=np.int64, count=len(by_run)), list(by_run.values()))
+        data = over_runs(column, n_runs, name, named=results is not None)
         if data is not None:
             # purged duplicate comments: pypet keeps the comment in one run only, the first
             # or the last it stored; a run or two are read, never all of them
-            runs = list(by_run)
+            runs = column[0].tolist()
             comment = _comment(traj, name, runs[0]) or _comment(traj, name, runs[-1])
             read.append((name, data, comment))
     items = [*explored, *((name, f"{layout.RESULTS}.{name}", None) for name, _, _ in read)]

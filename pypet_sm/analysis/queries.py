@@ -148,15 +148,11 @@ class RunQueries:
                 if idx in subset
             )
         if fast_access and shortcuts and max_depth is None:
-            located = self._column_path(name)
-            if located is not None:
-                branch, path = located
-                try:
-                    column = self._columns.column(branch, path)
-                except KeyError:  # several values: the items themselves, run by run
-                    pass
-                else:
-                    return OrderedDict(self._with_stored(branch, path, column, use_indices))
+            column = self.column_values(name)
+            if column is not None:
+                indices = column[0].tolist()
+                keys = indices if use_indices else [self._run_names[idx] for idx in indices]
+                return OrderedDict(zip(keys, column[1], strict=True))
         found: OrderedDict[Any, Any] = OrderedDict()
         depth = None if max_depth is None else max_depth - 1
         for idx, run in enumerate(self.f_get_run_names()):
@@ -200,24 +196,36 @@ class RunQueries:
             return endings[0]
         return None
 
-    def _with_stored(
-        self, branch: str, path: str, column: dict[int, Any], use_indices: bool
-    ) -> dict[Any, Any]:
-        """A stacked column plus the runs whose value went to pypet's layout, in run order."""
+    def column_values(self, name: str) -> tuple[np.ndarray, list[Any]] | None:
+        """(indices of the runs holding `name`, in run order; their values) when one array of
+        the file holds its values across runs (stacked layout, run scalars index), plus the
+        runs whose value went to pypet's layout; None: it is read run group by run group."""
+        located = self._column_path(name)
+        if located is None:
+            return None
+        branch, path = located
+        try:
+            indices, values = self._columns.column(branch, path)
+        except KeyError:  # several values: the items themselves, run by run
+            return None
         names = self._run_names
-        if len(column) < len(names) and self._stored.runs_group(branch) is not None:
-            for idx in set(range(len(names))) - set(column):
-                group = self._run_group(branch, names[idx])
-                if group is None:  # a run that stored nothing (failed, or not run)
-                    continue
-                try:
-                    column[idx] = group.f_get(path, True)
-                except NamingError:
-                    continue
-        ordered = sorted(column.items())
-        if use_indices:
-            return dict(ordered)
-        return {names[idx]: value for idx, value in ordered}
+        if len(indices) == len(names) or self._stored.runs_group(branch) is None:
+            return indices, values
+        absent = np.ones(len(names), dtype=bool)
+        absent[indices] = False
+        stored = {}
+        for idx in np.flatnonzero(absent).tolist():
+            group = self._run_group(branch, names[idx])
+            if group is None:  # a run that stored nothing (failed, or not run)
+                continue
+            try:
+                stored[idx] = group.f_get(path, True)
+            except NamingError:
+                continue
+        if not stored:
+            return indices, values
+        merged = sorted([*zip(indices.tolist(), values, strict=True), *stored.items()])
+        return np.array([idx for idx, _ in merged], dtype=np.int64), [v for _, v in merged]
 
     def runs_table(self, results: list[str] | None = None, provenance: bool = False) -> Any:
         """One row per run: idx, name, explored parameters, scalar results.

@@ -253,8 +253,11 @@ class StackReader:
                 found[name] = item
         return found
 
-    def column(self, branch: str, name: str, value_key: str | None = None) -> dict[int, Any]:
-        """Run index -> the value of every run that has item `name` (one read per array)."""
+    def column(
+        self, branch: str, name: str, value_key: str | None = None
+    ) -> tuple[np.ndarray, list[Any]]:
+        """(indices of the runs that have item `name`, in run order; their values), one read
+        per array."""
         group = self.stacks[(branch, name)]
         keys = attributes.read(group, STACK_KEYS)
         value_key = value_key or (keys[0] if len(keys) == 1 else None)
@@ -269,4 +272,4 @@ class StackReader:
         else:
             restore = type(self).restore
             values = [restore(kind, data[i]) for i in present]
-        return dict(zip(present.tolist(), values, strict=True))
+        return present, values
