@@ -276,9 +276,10 @@ def write_unique_module(directory: Path, source: str) -> str:
     return name
 
 
-def compute_in_process(config: dict[str, Any]):
+def compute_in_process(config: dict[str, Any], keep_going: bool = False):
     """Plan, run every job and merge in this process, in the current directory (as the
-    workflow's rules do); returns the plan."""
+    workflow's rules do); returns the plan. `keep_going`: failed runs do not stop it (as
+    `snakemake --keep-going` with run_failures: continue)."""
     from pypet_sm.execute import job as run
     from pypet_sm.execute import plan
     from pypet_sm.merge import write as merge
@@ -289,7 +290,9 @@ def compute_in_process(config: dict[str, Any]):
     environment.start(the_plan.settings)  # what Snakemake's onstart does
     manifests = the_plan.settings.trajectory_state / "manifests"
     for job in range(the_plan.n_jobs):
-        run.run_job(the_plan.job_plan(job), manifests / f"job_{job:06d}.json")
+        run.run_job(
+            the_plan.job_plan(job), manifests / f"job_{job:06d}.json", keep_going=keep_going
+        )
     merge.merge(the_plan, the_plan.settings.filename)
     return the_plan
 

@@ -88,7 +88,8 @@ def test_the_reader_answers_what_the_callers_ask(tmp_path, run_sets_above):
         leaf = parent.child("run_00000002").child("z")
         assert leaf.is_leaf() and leaf.load_leaf().values == {"z": 2.0}
         index = trajectory.run_scalars()
-        assert index.column(layout.RESULTS, "z") == ([0, 2], [0.0, 2.0])
+        indices, values = index.column(layout.RESULTS, "z")
+        assert indices.tolist() == [0, 2] and values == [0.0, 2.0]
         assert not trajectory.stacked()
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from pypet_sm.analysis import labelled
 from pypet_sm.analysis.current_run import CurrentRun
 from pypet_sm.analysis.files import AmbiguousTrajectory, UnknownRunError, open_file, pick_name
 from pypet_sm.analysis.pypet_api import pypet_leaf
@@ -321,6 +322,10 @@ class LoadedTrajectory(RunQueries, CurrentRun, PypetGroupAPI, TrajectoryView):
             if found:
                 return found
         return []
+
+    def to_xarray(self, results: list[str] | None = None, grid: bool = True) -> Any:
+        """The results over the exploration as an xarray.Dataset (`labelled.to_xarray`)."""
+        return labelled.to_xarray(self, results, grid)
 
     def f_get_environments(self) -> dict[str, dict[str, Any]]:
         """Environment name -> its record in `config.environment` (hexsha, timestamps,

@@ -8,7 +8,7 @@ stacked layout or the run scalars index) where the file has it, else run group b
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -148,11 +148,11 @@ class RunQueries:
                 if idx in subset
             )
         if fast_access and shortcuts and max_depth is None:
-            stored = self._stored_column(name)
-            if stored is not None:
-                indices, values = stored
-                keys = indices if use_indices else [self._run_names[i] for i in indices]
-                return OrderedDict(zip(keys, values, strict=True))
+            column = self.column_values(name)
+            if column is not None:
+                indices = column[0].tolist()
+                keys = indices if use_indices else [self._run_names[idx] for idx in indices]
+                return OrderedDict(zip(keys, column[1], strict=True))
         found: OrderedDict[Any, Any] = OrderedDict()
         depth = None if max_depth is None else max_depth - 1
         for idx, run in enumerate(self.f_get_run_names()):
@@ -196,10 +196,10 @@ class RunQueries:
             return endings[0]
         return None
 
-    def _stored_column(self, name: str) -> tuple[list[int], list[Any]] | None:
-        """(run indices ascending, values) of `name` when one array of the file holds its
-        single value across runs (stacked layout, run scalars index), plus the runs whose
-        value went to pypet's layout; None when no such array holds it."""
+    def column_values(self, name: str) -> tuple[np.ndarray, list[Any]] | None:
+        """(indices of the runs holding `name`, in run order; their values) when one array of
+        the file holds its values across runs (stacked layout, run scalars index), plus the
+        runs whose value went to pypet's layout; None: it is read run group by run group."""
         located = self._column_path(name)
         if located is None:
             return None
@@ -211,17 +211,21 @@ class RunQueries:
         names = self._run_names
         if len(indices) == len(names) or self._stored.runs_group(branch) is None:
             return indices, values
-        column = dict(zip(indices, values, strict=True))
-        for idx in set(range(len(names))) - set(column):
+        absent = np.ones(len(names), dtype=bool)
+        absent[indices] = False
+        stored = {}
+        for idx in np.flatnonzero(absent).tolist():
             group = self._run_group(branch, names[idx])
             if group is None:  # a run that stored nothing (failed, or not run)
                 continue
             try:
-                column[idx] = group.f_get(path, True)
+                stored[idx] = group.f_get(path, True)
             except NamingError:
                 continue
-        ordered = sorted(column)
-        return ordered, [column[idx] for idx in ordered]
+        if not stored:
+            return indices, values
+        merged = sorted([*zip(indices.tolist(), values, strict=True), *stored.items()])
+        return np.array([idx for idx, _ in merged], dtype=np.int64), [v for _, v in merged]
 
     def runs_table(self, results: list[str] | None = None, provenance: bool = False) -> Any:
         """One row per run: idx, name, explored parameters, scalar results.
@@ -251,26 +255,22 @@ class RunQueries:
                     np.char.decode(stored, "utf-8") if stored.dtype.kind == "S" else stored
                 )
         # (short name, full name, values) of the parameters and results
-        items: list[tuple[str, str, Any]] = []
-        for leaf in self._explored:
-            explored = leaf.f_get_range() if _unpickles(leaf) else stored_range(leaf)
-            items.append((leaf.v_full_name.partition(".")[2], leaf.v_full_name, explored))
+        items = self._explored_columns()
         for result in results if results is not None else self._scalar_results():
-            found = self._stored_column(result)
+            found = self.column_values(result)
             if found is not None and len(found[0]) == len(names):
                 by_idx = found[1]  # every run has it: the column as it is
             else:
                 by_run = (
-                    dict(zip(*found, strict=True))
+                    dict(zip(found[0].tolist(), found[1], strict=True))
                     if found is not None
                     else self.f_get_from_runs(result, use_indices=True, fast_access=True)
                 )
                 by_idx = [by_run.get(i) for i in range(len(names))]
             items.append((result, f"{layout.RESULTS}.{result}", by_idx))
-        taken = Counter([*fixed, *(short for short, _, _ in items)])
         columns = dict(fixed)
-        for short, full, values in items:
-            columns[full if taken[short] > 1 else short] = values
+        for column, (_, _, values) in zip(unique_names(items, fixed), items, strict=True):
+            columns[column] = values
         try:
             import pandas
         except ImportError:
@@ -279,16 +279,35 @@ class RunQueries:
             return np.rec.fromarrays(arrays, names=list(columns))  # type: ignore[call-overload]
         return pandas.DataFrame(columns)
 
+    def _explored_columns(self) -> list[tuple[str, str, Any]]:
+        """(name below `parameters`, full name, the value of each run) of every explored
+        parameter, in exploration order; pickled ones as placeholders unless allowed."""
+        return [
+            (
+                leaf.v_full_name.partition(".")[2],
+                leaf.v_full_name,
+                leaf.f_get_range() if unpickles(leaf) else stored_range(leaf),
+            )
+            for leaf in self._explored
+        ]
+
     def _scalar_results(self) -> list[str]:
         return [
             name
             for name, leaf in self.first_run_results()
-            if _unpickles(leaf)
+            if unpickles(leaf)
             and leaf.main_key is not None
             and value_types.is_runs_table_scalar(leaf.fast())
         ]
 
 
-def _unpickles(leaf: Leaf) -> bool:
+def unique_names(items: list[tuple[str, str, Any]], reserved: Iterable[str]) -> list[str]:
+    """The column name of each (short name, full name, ...) item: its short name, or its full
+    name where two columns (or a reserved name) would share the short one."""
+    taken = Counter([*reserved, *(item[0] for item in items)])
+    return [item[1] if taken[item[0]] > 1 else item[0] for item in items]
+
+
+def unpickles(leaf: Leaf) -> bool:
     """Whether the leaf's values may be read: not pickles, or allowed to be unpickled."""
     return not isinstance(leaf, PickledLeaf) or leaf.allowed

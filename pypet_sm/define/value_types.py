@@ -144,6 +144,12 @@ def is_runs_table_scalar(value: Any) -> bool:
     return _row_of(value).runs_table
 
 
+def is_labelled_array(value: Any) -> bool:
+    """A result value to_xarray() makes a variable of by default beside the runs_table
+    scalars: a numeric numpy array (its shape is checked to be the same in every run)."""
+    return type(value) is np.ndarray and value.dtype.kind in NUMERIC_DTYPE_KINDS
+
+
 def encodes_once(kind: type) -> bool:
     """Whether a column of this one type may encode each distinct value once (point keys)."""
     return _row_of_type(kind).encodes_once

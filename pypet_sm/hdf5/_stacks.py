@@ -255,9 +255,9 @@ class StackReader:
 
     def column(
         self, branch: str, name: str, value_key: str | None = None
-    ) -> tuple[list[int], list[Any]]:
-        """The run indices (ascending) that have item `name`, and their values in that order
-        (one read per array)."""
+    ) -> tuple[np.ndarray, list[Any]]:
+        """(indices of the runs that have item `name`, in run order; their values), one read
+        per array."""
         group = self.stacks[(branch, name)]
         keys = attributes.read(group, STACK_KEYS)
         value_key = value_key or (keys[0] if len(keys) == 1 else None)
@@ -266,13 +266,10 @@ class StackReader:
         array = group._f_get_child(value_key)
         kind = attributes.read(array, STACK_KIND)
         data = array.read()
-        mask = self._present_mask((branch, name))
-        present = np.flatnonzero(mask)
-        if len(present) < len(data):
-            data = data[present]
+        present = np.flatnonzero(self._present_mask((branch, name)))
         if kind in self.python_types:
-            values = data.tolist()  # Python scalars in one C loop
+            values = data[present].tolist()  # Python scalars in one C loop
         else:
             restore = type(self).restore
-            values = [restore(kind, element) for element in data]
-        return present.tolist(), values
+            values = [restore(kind, data[i]) for i in present]
+        return present, values
