@@ -357,8 +357,12 @@ def load_trajectory(
     name: str | None = None,
     dynamic_imports: list[Any] | None = None,
     allow_pickle: bool = False,
+    live: bool = False,
 ) -> LoadedTrajectory:
     """Open the trajectory `name` (default: the only one) of the HDF5 file at `path`.
+
+    `live=True`: `path` is a project (its folder or config file), read while snakemake runs
+    or after a crash: the runs finished so far (`pypet_sm.analysis.live`).
 
     `dynamic_imports`: your own Parameter/Result classes (classes or 'module:Class'), as
     pypet's; classes the file's config.yaml listed are found without it when importable.
@@ -366,7 +370,13 @@ def load_trajectory(
     arrays) are unpickled when first asked for only with True, since unpickling runs code
     the file names; with False (the default) asking for one is a LoadError naming it.
     """
+    if live:
+        from pypet_sm.analysis.live import load_live
+
+        return load_live(path, name, dynamic_imports, allow_pickle)
     path = Path(path)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        raise LoadError(f"{path} is a config, not a trajectory file: live=True reads its runs")
     file = open_file(path)
     try:
         return LoadedTrajectory(file, pick_name(path, file, name), dynamic_imports, allow_pickle)
