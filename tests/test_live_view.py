@@ -16,6 +16,7 @@ import pypet_sm
 from pypet_sm.analysis.tree import LoadError
 
 from .conftest import multiply_config
+from .test_cli import FAILING
 from .test_cli import pypet_sm as cli
 
 # each run waits for its flag file go/<idx>: the test says when which run finishes
@@ -165,3 +166,23 @@ def test_live_view_bad_input(project, tmp_path):
         pypet_sm.load_trajectory(project.path / "config.yaml")
     out = cli(project, "table", "--live", tmp_path / "nothing", expect=2).stderr
     assert out.startswith("pypet-sm: live=True reads a project") and len(out.splitlines()) == 1
+
+
+def test_live_view_of_failed_runs_is_the_merged_file(project):
+    """Failed runs (keep_going) are in the live view as the merge writes them: not
+    completed, their errors in the failed-runs table; everything else as in the file."""
+    project.write_module(FAILING)
+    project.write_config(multiply_config(name="fails", keep_going=True, runs_per_job=3))
+    project.snakemake()
+    with pypet_sm.load_trajectory(project.path, live=True) as live:
+        with project.load() as merged:
+            assert (live.v_live_finished, live.v_live_failed, live.v_live_missing) == (4, 2, 0)
+            names = merged.f_get_run_names()
+            assert live.f_get_run_names() == names
+            assert live.f_get_finished_run_names() == [names[i] for i in (0, 1, 3, 4)]
+            for idx in range(len(names)):
+                want, got = merged.f_get_run_information(idx), live.f_get_run_information(idx)
+                assert got == want, idx  # times, completed, summary, environment's hexsha
+            assert live.f_get_from_runs("z") == merged.f_get_from_runs("z")
+            assert live.runs_table(provenance=True).equals(merged.runs_table(provenance=True))
+            assert live.f_get_environments() == merged.f_get_environments()
