@@ -86,15 +86,23 @@ def config_path(path: str | Path) -> Path:
 @contextlib.contextmanager
 def _in_project(config: Path) -> Iterator[None]:
     """Plan and read as the Snakefile does (paths relative to the project folder), then
-    give the caller's working directory back; importing the job module writes no bytecode
-    into the project."""
-    cwd, bytecode = os.getcwd(), sys.dont_write_bytecode
+    give the caller's working directory and import path back and forget the project's own
+    modules (the next project's `sim.py` must not find this one's); importing the job module
+    writes no bytecode into the project."""
+    cwd, path, bytecode = os.getcwd(), list(sys.path), sys.dont_write_bytecode
+    before = set(sys.modules)
+    project = config.resolve().parent
     sys.dont_write_bytecode = True
     try:
         yield
     finally:
         sys.dont_write_bytecode = bytecode
         os.chdir(cwd)
+        sys.path[:] = path
+        for name in set(sys.modules) - before:
+            origin = getattr(sys.modules[name], "__file__", None)
+            if origin and Path(origin).resolve().is_relative_to(project):
+                del sys.modules[name]
 
 
 def _plan(config: Path) -> Plan:
