@@ -35,12 +35,15 @@ def load_trajectory(
     name: str | None = None,
     dynamic_imports: list[Any] | None = None,
     allow_pickle: bool = False,
+    live: bool = False,
 ) -> LoadedTrajectory:
     """Load a trajectory file for analysis (see `pypet_sm.analysis.load`). Pickles in the
-    file are unpickled, on access, only with `allow_pickle=True`: unpickling runs code."""
+    file are unpickled, on access, only with `allow_pickle=True`: unpickling runs code.
+    `live=True`: `path` is a project folder or config file, and the trajectory holds the
+    runs finished so far, read while snakemake runs or after a crash (nothing is written)."""
     from pypet_sm.analysis.load import load_trajectory as _load
 
-    return _load(path, name, dynamic_imports, allow_pickle)
+    return _load(path, name, dynamic_imports, allow_pickle, live)
 
 
 __all__ = [

@@ -327,20 +327,6 @@ class LoadedTrajectory(RunQueries, CurrentRun, PypetGroupAPI, TrajectoryView):
         """The results over the exploration as an xarray.Dataset (`labelled.to_xarray`)."""
         return labelled.to_xarray(self, results, grid)
 
-    def f_get_environments(self) -> dict[str, dict[str, Any]]:
-        """Environment name -> its record in `config.environment` (hexsha, timestamps,
-        runtime, settings, `versions.python`, `snakemake.command_line`, ...), oldest first."""
-        try:
-            environments = self._children[layout.CONFIG]._children["environment"]
-        except (KeyError, AttributeError):
-            return {}
-        found = {
-            name: {key: stored_values(leaf).get("data") for key, leaf in leaves_below(group)}
-            for name, group in environments._children.items()
-            if isinstance(group, Group)
-        }
-        return dict(sorted(found.items(), key=lambda item: item[1].get("timestamp") or 0))
-
     # file -------------------------------------------------------------------
     def f_is_empty(self) -> bool:
         """pypet's: whether the trajectory holds no parameters, results, ... at all."""
@@ -364,8 +350,12 @@ def load_trajectory(
     name: str | None = None,
     dynamic_imports: list[Any] | None = None,
     allow_pickle: bool = False,
+    live: bool = False,
 ) -> LoadedTrajectory:
     """Open the trajectory `name` (default: the only one) of the HDF5 file at `path`.
+
+    `live=True`: `path` is a project (its folder or config file), read while snakemake runs
+    or after a crash: the runs finished so far (`pypet_sm.analysis.live`).
 
     `dynamic_imports`: your own Parameter/Result classes (classes or 'module:Class'), as
     pypet's; classes the file's config.yaml listed are found without it when importable.
@@ -373,7 +363,13 @@ def load_trajectory(
     arrays) are unpickled when first asked for only with True, since unpickling runs code
     the file names; with False (the default) asking for one is a LoadError naming it.
     """
+    if live:
+        from pypet_sm.analysis.live import load_live
+
+        return load_live(path, name, dynamic_imports, allow_pickle)
     path = Path(path)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        raise LoadError(f"{path} is a config, not a trajectory file: live=True reads its runs")
     file = open_file(path)
     try:
         return LoadedTrajectory(file, pick_name(path, file, name), dynamic_imports, allow_pickle)

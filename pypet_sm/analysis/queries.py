@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pypet_sm.analysis.pypet_nodes import resolve
-from pypet_sm.analysis.tree import LoadError, PickledLeaf, stored_range
+from pypet_sm.analysis.tree import LoadError, PickledLeaf, leaves_below, stored_range, stored_values
 from pypet_sm.define import value_types
-from pypet_sm.define.naming import Leaf, NamingError
+from pypet_sm.define.naming import Group, Leaf, NamingError
 from pypet_sm.errors import NotUniqueNodeError
 from pypet_sm.hdf5 import layout
 from pypet_sm.hdf5.reader import PROVENANCE_COLUMNS
@@ -36,6 +36,7 @@ class RunQueries:
         _columns: StackReader
         _explored: list[Leaf]
         _run_names: list[str]
+        _children: dict[str, Group | Leaf]
 
         def __len__(self) -> int: ...
         def f_get(
@@ -226,6 +227,20 @@ class RunQueries:
             return indices, values
         merged = sorted([*zip(indices.tolist(), values, strict=True), *stored.items()])
         return np.array([idx for idx, _ in merged], dtype=np.int64), [v for _, v in merged]
+
+    def f_get_environments(self) -> dict[str, dict[str, Any]]:
+        """Environment name -> its record in `config.environment` (hexsha, timestamps,
+        runtime, settings, `versions.python`, `snakemake.command_line`, ...), oldest first."""
+        try:
+            environments = self._children[layout.CONFIG]._children["environment"]
+        except (KeyError, AttributeError):
+            return {}
+        found = {
+            name: {key: stored_values(leaf).get("data") for key, leaf in leaves_below(group)}
+            for name, group in environments._children.items()
+            if isinstance(group, Group)
+        }
+        return dict(sorted(found.items(), key=lambda item: item[1].get("timestamp") or 0))
 
     def runs_table(self, results: list[str] | None = None, provenance: bool = False) -> Any:
         """One row per run: idx, name, explored parameters, scalar results.

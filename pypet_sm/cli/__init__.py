@@ -3,6 +3,8 @@
     pypet-sm status [CONFIG]      runs done / failed / missing, time left, the failed runs
     pypet-sm show FILE [--name T]     a trajectory file at a glance
     pypet-sm table FILE [--csv OUT] [--name T]   the runs table, printed or written as CSV
+    pypet-sm show|table --live [PROJECT]   the same over the runs finished so far (a project
+                                  folder or config, default .; read while snakemake runs)
     pypet-sm init DIR [--name N]  a new project whose Snakefile includes the installed rules
     pypet-sm forget [CONFIG] --all|--failed|--runs 3,7-9|--where "x > 0.5"|--code-changed
                                   [--dry-run]  the next snakemake computes these runs again
@@ -57,13 +59,18 @@ def parser() -> argparse.ArgumentParser:
         help="cores the time estimate assumes (default: this machine's)",
     )
     show_parser = commands.add_parser("show", help="a trajectory file at a glance")
-    show_parser.add_argument("file")
     table_parser = commands.add_parser("table", help="the runs table of a trajectory file")
-    table_parser.add_argument("file")
     table_parser.add_argument("--csv", help="write the table as CSV to this file")
     for command in (show_parser, table_parser):
+        command.add_argument("file", nargs="?", help="the file (with --live: a project, or .)")
         command.add_argument(
             "--name", help="the trajectory to read in a file holding several (default: the one)"
+        )
+        command.add_argument(
+            "--live",
+            action="store_true",
+            help="read the runs a project (its folder or config.yaml) has finished so far, "
+            "while snakemake runs or after a crash, instead of its trajectory file",
         )
     init_parser = commands.add_parser(
         "init", help="a new project (Snakefile, config.yaml, job function) in a folder"
@@ -82,8 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.command == "status":
             return status.status(Path(arguments.config), arguments.cores)
+        if arguments.command in ("show", "table") and arguments.file is None:
+            if not arguments.live:
+                raise UsageError(f"pypet-sm {arguments.command} needs a FILE (or --live)")
+            arguments.file = "."
         if arguments.command == "show":
-            return show.show(Path(arguments.file), arguments.name)
+            return show.show(Path(arguments.file), arguments.name, arguments.live)
         if arguments.command == "init" and arguments.script:
             from pypet_sm.environment.project import init_from_script
 
@@ -95,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         if arguments.command == "forget":
             return forget.forget(arguments)
         csv = Path(arguments.csv) if arguments.csv else None
-        return show.table(Path(arguments.file), csv, arguments.name)
+        return show.table(Path(arguments.file), csv, arguments.name, arguments.live)
     except (UsageError, PypetSmError) as error:
         print(f"pypet-sm: {error}", file=sys.stderr)
         return 2

@@ -15,12 +15,18 @@ if TYPE_CHECKING:  # the loader (PyTables) is imported only when a file is opene
 TABLE_ROWS = 60  # rows printed before the table is truncated (head and tail)
 
 
-def _open(path: Path, name: str | None) -> LoadedTrajectory:
+def _open(path: Path, name: str | None, live: bool = False) -> LoadedTrajectory:
     """The trajectory, loaded without ever unpickling: the CLI shows what a file holds
-    without running code from it (a pickle shows its class and size)."""
+    without running code from it (a pickle shows its class and size). `live`: `path` is a
+    project whose finished runs are read (pypet_sm/analysis/live.py)."""
     from pypet_sm.analysis.load import AmbiguousTrajectory, LoadError, load_trajectory
     from pypet_sm.hdf5.reader import is_hdf5_file
 
+    if live:
+        try:
+            return load_trajectory(path, name, allow_pickle=False, live=True)
+        except LoadError as error:
+            raise UsageError(str(error)) from None
     if path.is_file():
         try:
             is_hdf5 = is_hdf5_file(path)
@@ -67,17 +73,24 @@ def _range(values: list[Any]) -> str:
     return f"{low!r}..{high!r} ({len(values)} runs, {distinct} distinct)"
 
 
-def show(path: Path, name: str | None = None) -> int:
+def show(path: Path, name: str | None = None, live: bool = False) -> int:
     from pypet_sm.analysis.tree import stored_range, stored_values
 
-    with _open(path, name) as traj:
+    with _open(path, name, live) as traj:
         rows = traj._runs() if traj.has_runs_table() else None
         total = len(traj)
         completed = int(rows["completed"].sum()) if rows is not None else total
-        print(f"trajectory {traj.v_name} in {path}")
+        where = f"the fragment store {traj.v_live_source} (live)" if live else f"{path}"
+        print(f"trajectory {traj.v_name} in {where}")
         if traj.v_comment:
             print(f"  comment: {traj.v_comment}")
-        print(f"  runs: {completed} completed of {total}")
+        if live:
+            print(
+                f"  runs: {completed} completed of {total} so far ({traj.v_live_failed} "
+                f"failed, {traj.v_live_missing} not finished)"
+            )
+        else:
+            print(f"  runs: {completed} completed of {total}")
         print("parameters:")
         for leaf in traj.f_iter_leaves_of("parameters"):
             short = leaf.v_full_name.partition(".")[2]
@@ -123,8 +136,8 @@ def show(path: Path, name: str | None = None) -> int:
 
 
 # table -------------------------------------------------------------------------------------
-def table(path: Path, csv: Path | None, name: str | None = None) -> int:
-    with _open(path, name) as traj:
+def table(path: Path, csv: Path | None, name: str | None = None, live: bool = False) -> int:
+    with _open(path, name, live) as traj:
         frame = traj.runs_table(provenance=traj._read_provenance() is not None)
         if not hasattr(frame, "to_csv"):
             raise UsageError("pypet-sm table needs pandas: pip install pandas")

@@ -263,6 +263,23 @@ class TrajectoryFile:
         except (tables.HDF5ExtError, IsADirectoryError) as error:
             raise open_error(path, error) from None
 
+    @classmethod
+    def from_image(cls, image: bytes, label: str) -> TrajectoryFile:
+        """A file held in memory (`writer.trajectory_image`), `label` naming it in errors;
+        nothing is read from or written to the disk."""
+        found = cls.__new__(cls)
+        try:
+            found._h5 = attributes.open_file(
+                label,
+                mode="r",
+                driver="H5FD_CORE",
+                driver_core_image=image,
+                driver_core_backing_store=0,
+            )
+        except tables.HDF5ExtError as error:
+            raise open_error(label, error) from None
+        return found
+
     @property
     def names(self) -> list[str]:
         """The file's top-level groups (trajectories, and groups users stored beside them)."""

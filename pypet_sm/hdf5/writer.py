@@ -18,6 +18,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Any
 
 import tables
 
@@ -329,16 +330,37 @@ def write_trajectory(
 ) -> None:
     """Write `record` to a new HDF5 file at `path` (replacing any file there); `state`, called
     once every run is written, gives the merge state to record in the file (`MERGE_STATE`)."""
+    _write(path, record, state)
+
+
+def trajectory_image(record: records.TrajectoryRecord) -> bytes:
+    """The bytes of the file `write_trajectory` would write, built in memory (HDF5's core
+    driver without a backing store): nothing touches the disk (the live view)."""
+    return _write("in-memory.hdf5", record, None, driver="H5FD_CORE", driver_core_backing_store=0)
+
+
+def _write(
+    path: str | os.PathLike,
+    record: records.TrajectoryRecord,
+    state: Callable[[], str] | None,
+    **driver: Any,
+) -> bytes:
+    """Write `record` (to `path`, or in memory with `driver`); the in-memory file's bytes."""
     filters = file_filters(record.settings)
+    title = record.file_title
     try:
         with warnings.catch_warnings():
             # user names like "run-1" are fine for pypet but not Python identifiers
             warnings.simplefilter("ignore", tables.NaturalNameWarning)
-            with tables.open_file(path, "w", title=record.file_title, filters=filters) as h5:
+            with tables.open_file(path, "w", title=title, filters=filters, **driver) as h5:
                 writer = _Writer(h5, record)
                 writer.state = state
                 writer.write_head()
                 writer.write_runs(record.runs)
+                if not driver:
+                    return b""
+                h5.flush()
+                return bytes(h5.get_file_image())
     except tables.HDF5ExtError as error:  # callers need not know PyTables to catch it
         raise HDF5Error(str(error)) from error
 

@@ -79,14 +79,21 @@ def _runs(
     keys: list[str | None],
     hexshas: dict[str, str],
     start: int = 0,
+    live: bool = False,
 ) -> Iterator[RunRecord]:
-    """The run records of the runs from `start` on, `keys` their point keys."""
+    """The run records of the runs from `start` on, `keys` their point keys. `live` (a
+    sweep still running): runs without a record, or whose record cannot be read or
+    stored, are left out (the writer marks them not completed) instead of stopping."""
     for idx, key in enumerate(keys, start):
         entry = None if key is None else index.entry(key)
+        if entry is None and live:
+            continue
         assert entry is not None  # checked
         try:
             run = index.read_run(entry)
         except Exception as error:  # damaged after the check: say which record
+            if live:  # removed meanwhile (`pypet-sm forget`): not finished, as far as we know
+                continue
             store.forget_cache(plan.settings.trajectory_state)
             raise FragmentError(
                 f"the record of {run_name(idx)} was damaged during the merge ({error}): "
@@ -94,6 +101,8 @@ def _runs(
             ) from None
         # written before runs checked their items: one line naming the run, not a traceback
         problem = writable.check_run(run) if run.completed else None
+        if problem is not None and live:  # the merge will name it
+            continue
         if problem is not None:
             raise FragmentError(
                 f"{run_name(idx)}: its record in {entry.source} holds what the trajectory file "
@@ -113,13 +122,23 @@ def trajectory_record(plan: Plan, index: store.Index | None = None) -> Trajector
     if index is None:
         index = store.scan(settings.trajectory_state, write_cache=True)
     found = _check_fragments(plan, index)
-    finished = found.environments
     # the environment merging now is part of the trajectory's history even when it only
     # merged (e.g. an extension whose new points were all computed before)
     merging = environment.current(settings)
-    environments = environment.load(settings, set(finished) | {merging.name})
+    return record_of(plan, index, found, {merging.name})
+
+
+def record_of(
+    plan: Plan, index: store.Index, found: repair.Check, merging: set[str], live: bool = False
+) -> TrajectoryRecord:
+    """The writer's record of `plan` with the runs `found` in `index` (`_runs`' `live`);
+    `merging`: environments to record besides those that finished runs."""
+    settings = plan.settings
+    finished = found.environments
+    environments = environment.load(settings, set(finished) | merging)
     for record in environments:
         record.finish_timestamp = finished.get(record.name)
+    hexshas = {env.name: env.hexsha for env in environments}
     return TrajectoryRecord(
         name=settings.name,
         comment=settings.comment,
@@ -129,7 +148,7 @@ def trajectory_record(plan: Plan, index: store.Index | None = None) -> Trajector
             Parameter(p.name, {"data": p.value}, p.comment, p.class_name, p.explored)
             for p in plan.parameters
         ],
-        runs=_runs(plan, index, found.keys, {env.name: env.hexsha for env in environments}),
+        runs=_runs(plan, index, found.keys, hexshas, live=live),
         length=len(plan),
         explored_order=list(plan.explored_names),
         settings=settings.storage,
