@@ -90,8 +90,9 @@ def _in_project(config: Path) -> Iterator[None]:
     modules (the next project's `sim.py` must not find this one's); importing the job module
     writes no bytecode into the project."""
     cwd, path, bytecode = os.getcwd(), list(sys.path), sys.dont_write_bytecode
-    before = set(sys.modules)
     project = config.resolve().parent
+    elsewhere = _set_aside(project)
+    before = set(sys.modules)
     sys.dont_write_bytecode = True
     try:
         yield
@@ -103,6 +104,22 @@ def _in_project(config: Path) -> Iterator[None]:
             origin = getattr(sys.modules[name], "__file__", None)
             if origin and Path(origin).resolve().is_relative_to(project):
                 del sys.modules[name]
+        sys.modules.update(elsewhere)
+
+
+def _set_aside(project: Path) -> dict[str, Any]:
+    """Take out of `sys.modules` (to be put back) the modules the caller loaded from
+    elsewhere under the names of the project's own modules (another project's `sim.py`), so
+    that planning imports the project's, as snakemake in the project folder would."""
+    own = {path.stem for path in project.glob("*.py")}
+    own |= {path.parent.name for path in project.glob("*/__init__.py")}
+    own -= set(sys.stdlib_module_names)  # a job module named like one is refused by name
+    found = {}
+    for name in [name for name in sys.modules if name.partition(".")[0] in own]:
+        origin = getattr(sys.modules[name], "__file__", None)
+        if not origin or not Path(origin).resolve().is_relative_to(project):
+            found[name] = sys.modules.pop(name)
+    return found
 
 
 def _plan(config: Path) -> Plan:
