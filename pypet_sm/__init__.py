@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# before the imports below: pypet_sm.project (which the Environment uses) reads it
+__version__ = "0.1.0"
+
 from pypet_sm.define.classes import ArrayParameter, Parameter, PickleParameter, PickleResult, Result
 from pypet_sm.define.exploration import cartesian_product
 from pypet_sm.define.trajectory import Trajectory
@@ -26,8 +29,6 @@ from pypet_sm.errors import (
 
 if TYPE_CHECKING:  # the loader (PyTables) is imported only when a file is loaded
     from pypet_sm.analysis.load import LoadedTrajectory
-
-__version__ = "0.1.0"
 
 
 def load_trajectory(

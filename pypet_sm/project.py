@@ -48,10 +48,8 @@ def trajectory_name(directory: Path) -> str:
     return name
 
 
-SNAKEFILE = """\
-# A pypet_sm project: config.yaml defines the trajectory, {job_module}.py the job function.
-# The rules are those of the installed pypet_sm package (pypet_sm/workflow): upgrading
-# pypet_sm upgrades them. Your own rules (analyses of the trajectory file) can go below.
+# A project's Snakefile below its header comment: the installed workflow and its target
+SNAKEFILE_BODY = """\
 import pypet_sm.project
 
 
@@ -63,6 +61,12 @@ rule all:
         PYPET_SM_OUTPUTS,
     default_target: True
 """
+SNAKEFILE = (
+    "# A pypet_sm project: config.yaml defines the trajectory, {job_module}.py the job function.\n"
+    "# The rules are those of the installed pypet_sm package (pypet_sm/workflow): upgrading\n"
+    "# pypet_sm upgrades them. Your own rules (analyses of the trajectory file) can go below.\n"
+    + SNAKEFILE_BODY
+)
 
 CONFIG = """\
 # The trajectory: parameters, what is explored, and the job function that computes one run.

@@ -16,25 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from pypet_sm import atomic
+from pypet_sm import project as sweep_project
 from pypet_sm.define.trajectory import Trajectory
 from pypet_sm.environment import options as opts
 from pypet_sm.environment import script
 from pypet_sm.errors import PypetSmError
 
 BUILD_HOOK = "pypet_sm.environment.script:build"
-SNAKEFILE = """\
-# Written by pypet_sm.Environment: the workflow of the installed pypet_sm.
-import pypet_sm.project
-
-
-include: pypet_sm.project.snakefile()
-
-
-rule all:
-    input:
-        PYPET_SM_OUTPUTS,
-    default_target: True
-"""
+SNAKEFILE = (
+    "# Written by pypet_sm.Environment: the workflow of the installed pypet_sm.\n"
+    + sweep_project.SNAKEFILE_BODY
+)
 
 
 def trajectory_filename(filename: Any, name: str) -> str:
